@@ -1,0 +1,138 @@
+//! The project's task runner (the cargo-xtask pattern): plain Rust, no dependencies.
+//!
+//! ```text
+//! cargo xtask test    fmt check, clippy -D warnings, every test (interop included), docs -D warnings
+//! cargo xtask deny    cargo-deny: bans, licenses, sources (installs cargo-deny when missing)
+//! cargo xtask bench   the benchmarks, with the ratios they print
+//! ```
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod interop;
+#[cfg(test)]
+mod tidy;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("deny") => deny(),
+        Some("bench") => bench(&args[1..]),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            eprintln!("{}", usage());
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{}", usage())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> &'static str {
+    "usage: cargo xtask <task>\n\
+     \n\
+     tasks:\n\
+     \x20 test    fmt check, clippy -D warnings, all tests (with interop), docs -D warnings\n\
+     \x20 deny    cargo deny check bans licenses sources (advisories need the network)\n\
+     \x20 bench   run the benchmarks and print their ratios"
+}
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn run(step: &str, command: &mut Command) -> Result {
+    eprintln!("\n==> {step}");
+    let status = command
+        .status()
+        .map_err(|e| format!("{step}: could not start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn test() -> Result {
+    let started = std::time::Instant::now();
+    let interop = interop::prepare()?;
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run(
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--all-features", "--locked"]);
+    interop.apply(&mut tests);
+    run("cargo test", &mut tests)?;
+    run(
+        "cargo doc",
+        cargo()
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+                "--locked",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    eprintln!("\nxtask test: all green in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn deny() -> Result {
+    let installed = Command::new("cargo-deny")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run(
+            "cargo install cargo-deny",
+            cargo().args(["install", "--locked", "cargo-deny"]),
+        )?;
+    }
+    // `advisories` downloads the RustSec database, which this project's machines cannot reach.
+    run(
+        "cargo deny check bans licenses sources",
+        cargo().args(["deny", "check", "bans", "licenses", "sources"]),
+    )
+}
+
+fn bench(extra: &[String]) -> Result {
+    run(
+        "cargo bench",
+        cargo().args(["bench", "--workspace"]).args(extra),
+    )
+}

@@ -1,0 +1,150 @@
+//! Project rules checked as tests (rust-analyzer's `tidy` idea): they run with every `cargo test`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::root;
+
+fn crate_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root().join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Cargo.toml").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The layering in ARCHITECTURE.md: which workspace crates each crate may depend on.
+const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
+    ("webpubsub-auth", &[]),
+    ("webpubsub-protocol", &[]),
+    ("webpubsub-transport", &[]),
+    (
+        "webpubsub",
+        &[
+            "webpubsub-auth",
+            "webpubsub-protocol",
+            "webpubsub-transport",
+        ],
+    ),
+    (
+        "webpubsub-handler",
+        &["webpubsub-auth", "webpubsub-protocol"],
+    ),
+    (
+        "webpubsub-emulator",
+        &[
+            "webpubsub-auth",
+            "webpubsub-protocol",
+            "webpubsub-transport",
+        ],
+    ),
+];
+
+/// The `[dependencies]` section (not dev-dependencies) of a manifest.
+fn normal_dependencies(manifest: &str) -> Vec<String> {
+    let mut in_deps = false;
+    let mut names = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps {
+            if let Some((name, _)) = line.split_once('=') {
+                let name = name.trim().trim_end_matches(".workspace").trim();
+                if !name.is_empty() && !name.starts_with('#') {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_crate_has_readme_docs_changelog_and_workspace_lints() {
+    for dir in crate_dirs() {
+        let manifest = read(&dir.join("Cargo.toml"));
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            manifest.contains("[lints]\nworkspace = true"),
+            "{name}: [lints] workspace = true"
+        );
+        assert!(
+            manifest.contains("version.workspace = true"),
+            "{name}: version from the workspace"
+        );
+        assert!(dir.join("README.md").exists(), "{name}: README.md");
+        assert!(dir.join("CHANGELOG.md").exists(), "{name}: CHANGELOG.md");
+        let lib = dir.join("src/lib.rs");
+        if lib.exists() {
+            assert!(
+                read(&lib).starts_with("#![doc = include_str!(\"../README.md\")]"),
+                "{name}: lib.rs starts with #![doc = include_str!(\"../README.md\")]"
+            );
+        }
+    }
+}
+
+#[test]
+fn crates_respect_the_layering() {
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let allowed = ALLOWED_DEPENDENCIES
+            .iter()
+            .find(|(crate_name, _)| *crate_name == name)
+            .unwrap_or_else(|| {
+                panic!("{name} is missing from ALLOWED_DEPENDENCIES and ARCHITECTURE.md")
+            })
+            .1;
+        for dependency in normal_dependencies(&read(&dir.join("Cargo.toml"))) {
+            if dependency.starts_with("webpubsub") {
+                assert!(
+                    allowed.contains(&dependency.as_str()),
+                    "{name} must not depend on {dependency} (see ARCHITECTURE.md)"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn third_party_versions_live_in_the_workspace_manifest() {
+    for dir in crate_dirs()
+        .into_iter()
+        .chain([root().join("examples"), root().join("xtask")])
+    {
+        for line in read(&dir.join("Cargo.toml")).lines() {
+            let line = line.trim();
+            let is_dependency_with_version = line.contains("version = \"")
+                && !line.starts_with("version")
+                && !line.starts_with("rust-version");
+            assert!(
+                !is_dependency_with_version,
+                "{}: `{line}`: put versions in [workspace.dependencies]",
+                dir.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let readme = read(&root().join("README.md"));
+    let ci = read(&root().join(".ci/run"));
+    assert!(
+        readme.contains("cargo xtask test"),
+        "README names `cargo xtask test`"
+    );
+    assert!(
+        ci.contains("cargo xtask test"),
+        ".ci/run calls `cargo xtask test`"
+    );
+}
