@@ -5,7 +5,7 @@
 #![allow(clippy::print_stdout, missing_docs)] // a benchmark reports on stdout
 
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use criterion::{criterion_group, Criterion};
 use ring::hmac;
@@ -49,43 +49,45 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Measures all three side by side (interleaved rounds) and prints the ratios.
+/// Measures all three side by side and prints the ratios: rounds interleave the three loops, and
+/// the median of the per-round ratios is reported, so drift in machine speed cancels out.
 fn ratios() {
     let (endpoint, key, options) = inputs();
     let now = SystemTime::now();
-    let input = signing_input(
-        &client_access_token(&endpoint, &key, "chat", &options, now)
-            .unwrap()
-            .token,
-    );
+    let input = signing_input(&client_access_token(&endpoint, &key, "chat", &options, now).unwrap().token);
     let prepared = hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes());
-    const N: u32 = 20_000;
-    let mut best = [Duration::MAX; 3];
-    for _ in 0..15 {
+    const N: u32 = 5_000;
+    let time = |f: &dyn Fn()| {
         let start = Instant::now();
         for _ in 0..N {
-            black_box(
-                client_access_token(&endpoint, &key, black_box("chat"), &options, now).unwrap(),
-            );
+            f();
         }
-        best[0] = best[0].min(start.elapsed());
-        let start = Instant::now();
-        for _ in 0..N {
-            let k = hmac::Key::new(hmac::HMAC_SHA256, black_box(key.expose().as_bytes()));
-            black_box(hmac::sign(&k, black_box(input.as_bytes())));
-        }
-        best[1] = best[1].min(start.elapsed());
-        let start = Instant::now();
-        for _ in 0..N {
-            black_box(hmac::sign(&prepared, black_box(input.as_bytes())));
-        }
-        best[2] = best[2].min(start.elapsed());
+        start.elapsed().as_secs_f64()
+    };
+    let mint = || {
+        black_box(client_access_token(&endpoint, &key, black_box("chat"), &options, now).unwrap());
+    };
+    let with_setup = || {
+        let k = hmac::Key::new(hmac::HMAC_SHA256, black_box(key.expose().as_bytes()));
+        black_box(hmac::sign(&k, black_box(input.as_bytes())));
+    };
+    let prepared_hmac = || {
+        black_box(hmac::sign(&prepared, black_box(input.as_bytes())));
+    };
+    let (mut vs_setup, mut vs_prepared) = (Vec::new(), Vec::new());
+    for _ in 0..101 {
+        let m = time(&mint);
+        vs_setup.push(m / time(&with_setup));
+        vs_prepared.push(m / time(&prepared_hmac));
     }
-    let mint = best[0].as_secs_f64();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     println!(
         "ratio mint/bare_hmac_with_key_setup = {:.2}x; mint/bare_hmac_prepared_key = {:.2}x (target <= 3x)",
-        mint / best[1].as_secs_f64(),
-        mint / best[2].as_secs_f64()
+        median(&mut vs_setup),
+        median(&mut vs_prepared)
     );
 }
 

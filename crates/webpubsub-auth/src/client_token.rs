@@ -4,13 +4,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::connection_string::ConnectionString;
 use crate::endpoint::Endpoint;
-use crate::jwt::{self, unix_seconds, RESERVED_HEADER_FIELDS};
+use crate::jwt::{self, unix_seconds, ClaimsWriter, RESERVED_HEADER_FIELDS};
 use crate::secret::AccessKey;
 
 /// The default lifetime of a client access token: 60 minutes, as in every official SDK.
@@ -178,12 +177,6 @@ impl From<String> for Role {
     }
 }
 
-impl Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
 /// What goes into a client access token. `Default` is a 60-minute token with no user, roles or
 /// groups for the default WebSocket endpoint.
 ///
@@ -312,19 +305,6 @@ impl fmt::Debug for ClientAccessToken {
     }
 }
 
-#[derive(Serialize)]
-struct ClientClaims<'a> {
-    aud: &'a str,
-    iat: u64,
-    exp: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sub: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    role: &'a [Role],
-    #[serde(rename = "webpubsub.group", skip_serializing_if = "<[_]>::is_empty")]
-    groups: &'a [String],
-}
-
 /// The audience of a client access token: the http(s) endpoint plus the protocol's hub path.
 ///
 /// ```
@@ -338,7 +318,15 @@ struct ClientClaims<'a> {
 /// # Ok::<(), webpubsub_auth::EndpointError>(())
 /// ```
 pub fn client_audience(endpoint: &Endpoint, protocol: ClientProtocol, hub: &str) -> String {
-    format!("{}{}{}", endpoint.as_str(), protocol.path_prefix(), hub)
+    join3(endpoint.as_str(), protocol.path_prefix(), hub)
+}
+
+fn join3(a: &str, b: &str, c: &str) -> String {
+    let mut out = String::with_capacity(a.len() + b.len() + c.len());
+    out.push_str(a);
+    out.push_str(b);
+    out.push_str(c);
+    out
 }
 
 /// Checks a hub name against the service's rule `^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$`.
@@ -432,25 +420,33 @@ pub fn client_access_token(
     check_headers(&options.jwt_headers)?;
     let (iat, exp) = check_lifetime(options.expires_after, now)?;
 
-    let audience = client_audience(endpoint, options.protocol, hub);
-    let claims = ClientClaims {
-        aud: &audience,
-        iat,
-        exp,
-        sub: options.user_id.as_deref().filter(|u| !u.is_empty()),
-        role: &options.roles,
-        groups: &options.groups,
-    };
-    let token =
-        jwt::encode(&claims, &options.jwt_headers, key).map_err(|_| TokenError::Encoding)?;
-    let base_url = format!(
-        "{}{}{}",
-        endpoint.websocket_origin(),
-        options.protocol.path_prefix(),
-        hub
+    let prefix = options.protocol.path_prefix();
+    let mut claims = ClaimsWriter::with_capacity(
+        endpoint.as_str().len()
+            + prefix.len()
+            + hub.len()
+            + 64
+            + options.user_id.as_ref().map_or(0, String::len)
+            + options.roles.iter().map(|r| r.0.len() + 3).sum::<usize>()
+            + options.groups.iter().map(|g| g.len() + 3).sum::<usize>(),
     );
+    claims.string_parts("aud", &[endpoint.as_str(), prefix, hub]);
+    claims.number("iat", iat);
+    claims.number("exp", exp);
+    if let Some(user_id) = options.user_id.as_deref().filter(|u| !u.is_empty()) {
+        claims.string("sub", user_id);
+    }
+    if !options.roles.is_empty() {
+        claims.strings("role", options.roles.iter().map(Role::as_str));
+    }
+    if !options.groups.is_empty() {
+        claims.strings("webpubsub.group", options.groups.iter().map(String::as_str));
+    }
+    let token = jwt::encode(&claims.finish(), &options.jwt_headers, key)
+        .map_err(|_| TokenError::Encoding)?;
+    let base_url = join3(endpoint.websocket_origin(), prefix, hub);
     Ok(ClientAccessToken {
-        url: format!("{base_url}?access_token={token}"),
+        url: join3(&base_url, "?access_token=", &token),
         token,
         base_url,
         expires_at: std::time::UNIX_EPOCH + Duration::from_secs(exp),

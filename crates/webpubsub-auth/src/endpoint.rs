@@ -90,6 +90,7 @@ pub struct Endpoint {
     port: Option<u16>,
     path: String,
     normalized: String,
+    websocket: String,
 }
 
 impl Endpoint {
@@ -133,12 +134,18 @@ impl Endpoint {
             normalized.push_str(&port.to_string());
         }
         normalized.push_str(&path);
+        let websocket = format!(
+            "{}{}",
+            scheme.websocket(),
+            &normalized[scheme.as_str().len()..]
+        );
         Self {
             scheme,
             host,
             port,
             path,
             normalized,
+            websocket,
         }
     }
 
@@ -198,13 +205,8 @@ impl Endpoint {
     }
 
     /// The endpoint with its WebSocket scheme, e.g. `wss://contoso.webpubsub.azure.com`.
-    pub fn websocket_origin(&self) -> String {
-        format!(
-            "{}://{}{}",
-            self.scheme.websocket(),
-            self.authority(),
-            self.path
-        )
+    pub fn websocket_origin(&self) -> &str {
+        &self.websocket
     }
 }
 

@@ -5,7 +5,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::hmac;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::secret::AccessKey;
@@ -23,19 +22,112 @@ pub(crate) fn unix_seconds(time: std::time::SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Encodes `claims` and signs them with HS256 under `key`.
+/// Writes a JSON claims object field by field, without an intermediate value tree.
+///
+/// Field names are trusted literals; string values are escaped.
+#[derive(Debug)]
+pub(crate) struct ClaimsWriter {
+    json: Vec<u8>,
+}
+
+impl ClaimsWriter {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let mut json = Vec::with_capacity(capacity);
+        json.push(b'{');
+        Self { json }
+    }
+
+    fn key(&mut self, name: &str) {
+        if self.json.len() > 1 {
+            self.json.push(b',');
+        }
+        self.json.push(b'"');
+        self.json.extend_from_slice(name.as_bytes());
+        self.json.extend_from_slice(b"\":");
+    }
+
+    pub(crate) fn string(&mut self, name: &str, value: &str) {
+        self.string_parts(name, &[value]);
+    }
+
+    /// A string field whose value is the concatenation of `parts`.
+    pub(crate) fn string_parts(&mut self, name: &str, parts: &[&str]) {
+        self.key(name);
+        self.json.push(b'"');
+        for part in parts {
+            write_json_string_content(&mut self.json, part);
+        }
+        self.json.push(b'"');
+    }
+
+    pub(crate) fn number(&mut self, name: &str, value: u64) {
+        self.key(name);
+        let mut digits = [0u8; 20];
+        let mut n = value;
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.json.extend_from_slice(&digits[start..]);
+    }
+
+    pub(crate) fn strings<'a>(&mut self, name: &str, values: impl IntoIterator<Item = &'a str>) {
+        self.key(name);
+        self.json.push(b'[');
+        for (index, value) in values.into_iter().enumerate() {
+            if index > 0 {
+                self.json.push(b',');
+            }
+            write_json_string(&mut self.json, value);
+        }
+        self.json.push(b']');
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.json.push(b'}');
+        self.json
+    }
+}
+
+/// Appends `value` as a JSON string.
+fn write_json_string(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    write_json_string_content(out, value);
+    out.push(b'"');
+}
+
+/// Appends `value` escaped for the inside of a JSON string: a fast path for text with nothing to
+/// escape, serde_json's escaper otherwise.
+fn write_json_string_content(out: &mut Vec<u8>, value: &str) {
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(value.as_bytes());
+    } else {
+        let start = out.len();
+        // Serialising a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, value);
+        // Drop the quotes serde_json wrote around the value.
+        out.remove(start);
+        out.pop();
+    }
+}
+
+/// Signs already-encoded JSON `claims` with HS256 under `key`.
 ///
 /// `extra_header` fields (e.g. `kid`) follow `alg` and `typ`; callers have already rejected the
 /// reserved ones.
-pub(crate) fn encode<C: Serialize>(
-    claims: &C,
+pub(crate) fn encode(
+    claims: &[u8],
     extra_header: &Map<String, Value>,
     key: &AccessKey,
 ) -> Result<String, serde_json::Error> {
-    let claims = serde_json::to_vec(claims)?;
-    let mut token = String::with_capacity(64 + claims.len() * 4 / 3 + 48);
-    if extra_header.is_empty() {
-        token.push_str(DEFAULT_HEADER);
+    let header_json;
+    let header_b64 = if extra_header.is_empty() {
+        None
     } else {
         let mut header = Map::with_capacity(2 + extra_header.len());
         header.insert("alg".into(), Value::from("HS256"));
@@ -43,14 +135,36 @@ pub(crate) fn encode<C: Serialize>(
         for (name, value) in extra_header {
             header.insert(name.clone(), value.clone());
         }
-        URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(&header)?, &mut token);
+        header_json = serde_json::to_vec(&header)?;
+        Some(header_json.as_slice())
+    };
+    let header_len = header_b64.map_or(DEFAULT_HEADER.len(), |h| encoded_len(h.len()));
+    let mut token = Vec::with_capacity(header_len + encoded_len(claims.len()) + 45);
+    match header_b64 {
+        None => token.extend_from_slice(DEFAULT_HEADER.as_bytes()),
+        Some(header) => append_base64(&mut token, header),
     }
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
-    let tag = hmac::sign(&key.hmac_key(), token.as_bytes());
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
-    Ok(token)
+    token.push(b'.');
+    append_base64(&mut token, claims);
+    let tag = hmac::sign(&key.hmac_key(), &token);
+    token.push(b'.');
+    append_base64(&mut token, tag.as_ref());
+    // base64url output and the fixed header are ASCII.
+    Ok(String::from_utf8(token).unwrap_or_default())
+}
+
+/// The unpadded base64 length of `n` bytes.
+fn encoded_len(n: usize) -> usize {
+    n / 3 * 4 + [0, 2, 3][n % 3]
+}
+
+/// Appends unpadded base64url of `input`, written straight into `out`'s spare capacity.
+fn append_base64(out: &mut Vec<u8>, input: &[u8]) {
+    let start = out.len();
+    out.resize(start + encoded_len(input.len()), 0);
+    // The slice is exactly the encoded length, so this cannot fail.
+    let written = URL_SAFE_NO_PAD.encode_slice(input, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
 }
 
 /// Decodes a base64url segment, tolerating `=` padding some encoders add.
@@ -63,6 +177,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn base64_appends_match_the_engine() {
+        for n in 0..10 {
+            let input: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(97)).collect();
+            let mut out = b"x".to_vec();
+            append_base64(&mut out, &input);
+            assert_eq!(out, format!("x{}", URL_SAFE_NO_PAD.encode(&input)).into_bytes());
+            assert_eq!(encoded_len(n), URL_SAFE_NO_PAD.encode(&input).len());
+        }
+    }
+
+    #[test]
     fn default_header_is_hs256_jwt() {
         let decoded = decode_segment(DEFAULT_HEADER).unwrap();
         assert_eq!(decoded, br#"{"alg":"HS256","typ":"JWT"}"#);
@@ -71,11 +196,9 @@ mod tests {
     #[test]
     fn matches_the_rfc7515_style_reference_signature() {
         // Independently computed: HMAC-SHA256 with key "secret" over the signing input below.
-        #[derive(Serialize)]
-        struct Claims {
-            sub: &'static str,
-        }
-        let token = encode(&Claims { sub: "x" }, &Map::new(), &AccessKey::new("secret")).unwrap();
+        let mut claims = ClaimsWriter::with_capacity(16);
+        claims.string("sub", "x");
+        let token = encode(&claims.finish(), &Map::new(), &AccessKey::new("secret")).unwrap();
         let (signing_input, signature) = token.rsplit_once('.').unwrap();
         assert_eq!(signing_input, format!("{DEFAULT_HEADER}.eyJzdWIiOiJ4In0"));
         let expected = hmac::sign(
@@ -86,10 +209,28 @@ mod tests {
     }
 
     #[test]
+    fn claims_writer_matches_serde_json() {
+        let awkward = "quote\" backslash\\ newline\n tab\t nul\u{0} é 漢 \u{7f}";
+        let mut claims = ClaimsWriter::with_capacity(8);
+        claims.string("aud", awkward);
+        claims.string_parts("parts", &["a\"", "", "b\\"]);
+        claims.number("iat", 0);
+        claims.number("exp", u64::MAX);
+        claims.strings("role", ["a", awkward]);
+        claims.strings("none", []);
+        let json: Value = serde_json::from_slice(&claims.finish()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"aud": awkward, "parts": "a\"b\\", "iat": 0, "exp": u64::MAX, "role": ["a", awkward], "none": []})
+        );
+        assert_eq!(ClaimsWriter::with_capacity(0).finish(), b"{}");
+    }
+
+    #[test]
     fn extra_header_fields_follow_alg_and_typ() {
         let mut extra = Map::new();
         extra.insert("kid".into(), Value::from("1234567890"));
-        let token = encode(&serde_json::json!({}), &extra, &AccessKey::new("k")).unwrap();
+        let token = encode(b"{}", &extra, &AccessKey::new("k")).unwrap();
         let header = decode_segment(token.split('.').next().unwrap()).unwrap();
         let header: Value = serde_json::from_slice(&header).unwrap();
         assert_eq!(

@@ -2,11 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use serde_json::Map;
 
 use crate::client_token::{check_lifetime, TokenError};
-use crate::jwt;
+use crate::jwt::{self, ClaimsWriter};
 use crate::secret::{AccessKey, Secret};
 
 /// The default lifetime of a REST bearer token: 5 minutes.
@@ -14,13 +13,6 @@ use crate::secret::{AccessKey, Secret};
 /// A token is minted for every attempt, so it only has to outlive one request plus clock skew.
 /// (Python uses 60 seconds, JavaScript one hour.)
 pub const DEFAULT_REST_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
-
-#[derive(Serialize)]
-struct RestClaims<'a> {
-    aud: &'a str,
-    iat: u64,
-    exp: u64,
-}
 
 /// Mints the bearer token for one REST request: HS256 with `aud` = the full request URL,
 /// query included, plus `iat` and `exp`.
@@ -51,8 +43,11 @@ pub fn rest_bearer_token(
         return Err(TokenError::EmptyKey);
     }
     let (iat, exp) = check_lifetime(lifetime, now)?;
-    let claims = RestClaims { aud: url, iat, exp };
-    jwt::encode(&claims, &Map::new(), key)
+    let mut claims = ClaimsWriter::with_capacity(url.len() + 48);
+    claims.string("aud", url);
+    claims.number("iat", iat);
+    claims.number("exp", exp);
+    jwt::encode(&claims.finish(), &Map::new(), key)
         .map(Secret::new)
         .map_err(|_| TokenError::Encoding)
 }
