@@ -54,7 +54,11 @@ fn bench(c: &mut Criterion) {
 fn ratios() {
     let (endpoint, key, options) = inputs();
     let now = SystemTime::now();
-    let input = signing_input(&client_access_token(&endpoint, &key, "chat", &options, now).unwrap().token);
+    let input = signing_input(
+        &client_access_token(&endpoint, &key, "chat", &options, now)
+            .unwrap()
+            .token,
+    );
     let prepared = hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes());
     const N: u32 = 5_000;
     let time = |f: &dyn Fn()| {

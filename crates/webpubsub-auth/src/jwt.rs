@@ -163,7 +163,9 @@ fn append_base64(out: &mut Vec<u8>, input: &[u8]) {
     let start = out.len();
     out.resize(start + encoded_len(input.len()), 0);
     // The slice is exactly the encoded length, so this cannot fail.
-    let written = URL_SAFE_NO_PAD.encode_slice(input, &mut out[start..]).unwrap_or(0);
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(input, &mut out[start..])
+        .unwrap_or(0);
     out.truncate(start + written);
 }
 
@@ -182,7 +184,10 @@ mod tests {
             let input: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(97)).collect();
             let mut out = b"x".to_vec();
             append_base64(&mut out, &input);
-            assert_eq!(out, format!("x{}", URL_SAFE_NO_PAD.encode(&input)).into_bytes());
+            assert_eq!(
+                out,
+                format!("x{}", URL_SAFE_NO_PAD.encode(&input)).into_bytes()
+            );
             assert_eq!(encoded_len(n), URL_SAFE_NO_PAD.encode(&input).len());
         }
     }

@@ -332,7 +332,12 @@ mod tests {
     }
 
     fn signed(claims: Value, key: &str) -> String {
-        encode(&serde_json::to_vec(&claims).unwrap(), &Map::new(), &AccessKey::new(key)).unwrap()
+        encode(
+            &serde_json::to_vec(&claims).unwrap(),
+            &Map::new(),
+            &AccessKey::new(key),
+        )
+        .unwrap()
     }
 
     fn validator() -> TokenValidator {

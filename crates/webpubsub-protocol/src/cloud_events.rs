@@ -1,0 +1,451 @@
+//! The CloudEvents (HTTP binary mode) upstream protocol: the `ce-*` headers and the bodies of
+//! `connect`, `connected`, `disconnected` and user events, both ways.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::rest::ContentType;
+use crate::subprotocol::Payload;
+
+/// The kind of event, from `ce-type`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// `azure.webpubsub.sys.connect` (blocking, before the upgrade).
+    Connect,
+    /// `azure.webpubsub.sys.connected`.
+    Connected,
+    /// `azure.webpubsub.sys.disconnected`.
+    Disconnected,
+    /// `azure.webpubsub.user.<name>`.
+    User(String),
+}
+
+impl EventType {
+    /// The `ce-type` value.
+    pub fn ce_type(&self) -> String {
+        match self {
+            EventType::Connect => "azure.webpubsub.sys.connect".into(),
+            EventType::Connected => "azure.webpubsub.sys.connected".into(),
+            EventType::Disconnected => "azure.webpubsub.sys.disconnected".into(),
+            EventType::User(name) => format!("azure.webpubsub.user.{name}"),
+        }
+    }
+
+    /// The `ce-eventName` value.
+    pub fn event_name(&self) -> &str {
+        match self {
+            EventType::Connect => "connect",
+            EventType::Connected => "connected",
+            EventType::Disconnected => "disconnected",
+            EventType::User(name) => name,
+        }
+    }
+
+    /// Parses a `ce-type` value.
+    pub fn from_ce_type(value: &str) -> Option<Self> {
+        match value {
+            "azure.webpubsub.sys.connect" => Some(EventType::Connect),
+            "azure.webpubsub.sys.connected" => Some(EventType::Connected),
+            "azure.webpubsub.sys.disconnected" => Some(EventType::Disconnected),
+            _ => value
+                .strip_prefix("azure.webpubsub.user.")
+                .filter(|name| !name.is_empty())
+                .map(|name| EventType::User(name.to_owned())),
+        }
+    }
+
+    /// Whether the service waits for the answer (connect and user events).
+    pub fn is_blocking(&self) -> bool {
+        matches!(self, EventType::Connect | EventType::User(_))
+    }
+}
+
+/// A required `ce-*` header is missing or invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CloudEventError {
+    /// A required header is missing.
+    #[error("the {0} header is missing")]
+    MissingHeader(&'static str),
+    /// `ce-type` is not a Web PubSub event type.
+    #[error("ce-type is not a Web PubSub event type")]
+    UnknownType,
+    /// `ce-connectionState` is not base64 of a JSON object.
+    #[error("ce-connectionState is not base64-encoded JSON")]
+    InvalidConnectionState,
+}
+
+/// The `ce-*` attributes of an event request.
+///
+/// ```
+/// use webpubsub_protocol::{CloudEventHeaders, EventType};
+///
+/// let headers = CloudEventHeaders::new(EventType::Connected, "chat", "conn1", "1")
+///     .with_user_id("alice")
+///     .with_signature("sha256=abc");
+/// let rendered = headers.to_headers();
+/// assert!(rendered.contains(&("ce-type", "azure.webpubsub.sys.connected".to_string())));
+///
+/// let parsed = CloudEventHeaders::from_headers(|name| {
+///     rendered.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+/// })?;
+/// assert_eq!(parsed, headers);
+/// # Ok::<(), webpubsub_protocol::CloudEventError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CloudEventHeaders {
+    /// `ce-specversion` (`1.0`).
+    pub spec_version: String,
+    /// `ce-type`.
+    pub event_type: EventType,
+    /// `ce-source`: `/hubs/{hub}/client/{connectionId}`.
+    pub source: String,
+    /// `ce-id`.
+    pub id: String,
+    /// `ce-time` (RFC 3339), when present.
+    pub time: Option<String>,
+    /// `ce-hub`.
+    pub hub: String,
+    /// `ce-connectionId`.
+    pub connection_id: String,
+    /// `ce-userId`, omitted for anonymous connections.
+    pub user_id: Option<String>,
+    /// `ce-eventName`.
+    pub event_name: String,
+    /// `ce-subprotocol`, when the connection has one.
+    pub subprotocol: Option<String>,
+    /// `ce-connectionState`: the opaque state set by an earlier response.
+    pub connection_state: Option<String>,
+    /// `ce-signature`: `sha256=<hex>` entries joined by `,`.
+    pub signature: Option<String>,
+    /// `ce-awpsversion` (`1.0`).
+    pub awps_version: String,
+    /// `ce-physicalConnectionId` (MQTT).
+    pub physical_connection_id: Option<String>,
+}
+
+impl CloudEventHeaders {
+    /// Headers for an event of `event_type` on `connection_id` in `hub`, with id `id`.
+    pub fn new(event_type: EventType, hub: &str, connection_id: &str, id: &str) -> Self {
+        Self {
+            spec_version: "1.0".into(),
+            source: format!("/hubs/{hub}/client/{connection_id}"),
+            event_name: event_type.event_name().to_owned(),
+            event_type,
+            id: id.into(),
+            time: None,
+            hub: hub.into(),
+            connection_id: connection_id.into(),
+            user_id: None,
+            subprotocol: None,
+            connection_state: None,
+            signature: None,
+            awps_version: "1.0".into(),
+            physical_connection_id: None,
+        }
+    }
+
+    /// Sets `ce-userId`.
+    pub fn with_user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Sets `ce-signature`.
+    pub fn with_signature(mut self, signature: impl Into<String>) -> Self {
+        self.signature = Some(signature.into());
+        self
+    }
+
+    /// Sets `ce-subprotocol`.
+    pub fn with_subprotocol(mut self, subprotocol: impl Into<String>) -> Self {
+        self.subprotocol = Some(subprotocol.into());
+        self
+    }
+
+    /// Sets `ce-time`.
+    pub fn with_time(mut self, time: impl Into<String>) -> Self {
+        self.time = Some(time.into());
+        self
+    }
+
+    /// Sets `ce-connectionState`.
+    pub fn with_connection_state(mut self, state: impl Into<String>) -> Self {
+        self.connection_state = Some(state.into());
+        self
+    }
+
+    /// The headers to send, names as the service writes them (plus `WebHook-Request-Origin` is the
+    /// sender's to add).
+    pub fn to_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            ("ce-specversion", self.spec_version.clone()),
+            ("ce-type", self.event_type.ce_type()),
+            ("ce-source", self.source.clone()),
+            ("ce-id", self.id.clone()),
+        ];
+        let optional = [
+            ("ce-time", &self.time),
+            ("ce-signature", &self.signature),
+            ("ce-userId", &self.user_id),
+        ];
+        headers.extend(
+            optional
+                .into_iter()
+                .filter_map(|(n, v)| v.clone().map(|v| (n, v))),
+        );
+        headers.push(("ce-connectionId", self.connection_id.clone()));
+        headers.push(("ce-hub", self.hub.clone()));
+        headers.push(("ce-eventName", self.event_name.clone()));
+        let optional = [
+            ("ce-subprotocol", &self.subprotocol),
+            ("ce-connectionState", &self.connection_state),
+            ("ce-physicalConnectionId", &self.physical_connection_id),
+        ];
+        headers.extend(
+            optional
+                .into_iter()
+                .filter_map(|(n, v)| v.clone().map(|v| (n, v))),
+        );
+        headers.push(("ce-awpsversion", self.awps_version.clone()));
+        headers
+    }
+
+    /// Reads the attributes; `header` looks a header up case-insensitively (join repeated
+    /// `ce-signature` lines with `,` first).
+    ///
+    /// # Errors
+    /// A [`CloudEventError`] naming the missing header or the unknown type.
+    pub fn from_headers<'a>(
+        header: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Self, CloudEventError> {
+        let required = |name: &'static str| {
+            header(name)
+                .map(str::to_owned)
+                .ok_or(CloudEventError::MissingHeader(name))
+        };
+        let optional = |name: &str| header(name).map(str::to_owned);
+        let event_type =
+            EventType::from_ce_type(&required("ce-type")?).ok_or(CloudEventError::UnknownType)?;
+        Ok(Self {
+            spec_version: optional("ce-specversion").unwrap_or_else(|| "1.0".into()),
+            event_name: optional("ce-eventName")
+                .unwrap_or_else(|| event_type.event_name().to_owned()),
+            event_type,
+            source: optional("ce-source").unwrap_or_default(),
+            id: optional("ce-id").unwrap_or_default(),
+            time: optional("ce-time"),
+            hub: required("ce-hub")?,
+            connection_id: required("ce-connectionId")?,
+            user_id: optional("ce-userId").filter(|u| !u.is_empty()),
+            subprotocol: optional("ce-subprotocol").filter(|s| !s.is_empty()),
+            connection_state: optional("ce-connectionState").filter(|s| !s.is_empty()),
+            signature: optional("ce-signature"),
+            awps_version: required("ce-awpsversion")?,
+            physical_connection_id: optional("ce-physicalConnectionId"),
+        })
+    }
+}
+
+/// Values that may be one string or an array of strings (the service sends arrays).
+fn string_or_list_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    let raw = Option::<BTreeMap<String, Value>>::deserialize(deserializer)?.unwrap_or_default();
+    Ok(raw
+        .into_iter()
+        .map(|(key, value)| {
+            let values = match value {
+                Value::Array(items) => items
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect(),
+                Value::String(s) => vec![s],
+                Value::Null => Vec::new(),
+                other => vec![other.to_string()],
+            };
+            (key, values)
+        })
+        .collect())
+}
+
+/// A client certificate presented at connect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientCertificate {
+    /// The thumbprint.
+    #[serde(default)]
+    pub thumbprint: String,
+    /// The PEM content.
+    #[serde(default)]
+    pub content: String,
+}
+
+/// The body of a `connect` event.
+///
+/// ```
+/// use webpubsub_protocol::ConnectEventRequest;
+///
+/// let body = r#"{"claims":{"sub":["user1"]},"query":{"id":["aaa"]},"headers":{"User-Agent":["x"]},
+///               "subprotocols":["json.webpubsub.azure.v1"],"clientCertificates":[]}"#;
+/// let connect: ConnectEventRequest = serde_json::from_str(body)?;
+/// assert_eq!(connect.claims["sub"], ["user1"]);
+/// assert_eq!(connect.subprotocols, ["json.webpubsub.azure.v1"]);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectEventRequest {
+    /// The token's claims, each as a list of strings.
+    #[serde(default, deserialize_with = "string_or_list_map")]
+    pub claims: BTreeMap<String, Vec<String>>,
+    /// The connect URL's query (without `access_token`).
+    #[serde(default, alias = "queries", deserialize_with = "string_or_list_map")]
+    pub query: BTreeMap<String, Vec<String>>,
+    /// The upgrade request's headers (without `Authorization`).
+    #[serde(default, deserialize_with = "string_or_list_map")]
+    pub headers: BTreeMap<String, Vec<String>>,
+    /// The subprotocols the client offered.
+    #[serde(default)]
+    pub subprotocols: Vec<String>,
+    /// Client certificates.
+    #[serde(default)]
+    pub client_certificates: Vec<ClientCertificate>,
+    /// MQTT connect properties (MQTT clients only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<Value>,
+}
+
+/// The body of a `200` answer to `connect`: overrides for the connection.
+///
+/// ```
+/// use webpubsub_protocol::ConnectEventResponse;
+///
+/// let response = ConnectEventResponse { user_id: Some("alice".into()), groups: Some(vec!["room".into()]), ..Default::default() };
+/// assert_eq!(serde_json::to_string(&response)?, r#"{"userId":"alice","groups":["room"]}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectEventResponse {
+    /// The user id to use instead of the token's `sub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Groups to join.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Roles to grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// The subprotocol to answer the upgrade with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subprotocol: Option<String>,
+    /// MQTT properties (MQTT clients only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<Value>,
+}
+
+/// The body of a `disconnected` event.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DisconnectedEventRequest {
+    /// Why the connection ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The body of a user event, from its `Content-Type`.
+///
+/// ```
+/// use webpubsub_protocol::{user_event_payload, Payload};
+///
+/// assert_eq!(user_event_payload("text/plain; charset=utf-8", b"hi").unwrap(), Payload::Text("hi".into()));
+/// assert!(user_event_payload("image/png", b"").is_none());
+/// ```
+pub fn user_event_payload(content_type: &str, body: &[u8]) -> Option<Payload> {
+    match ContentType::from_header(content_type)? {
+        ContentType::Json => serde_json::from_slice(body).ok().map(Payload::Json),
+        ContentType::Text => String::from_utf8(body.to_vec()).ok().map(Payload::Text),
+        ContentType::Binary => Some(Payload::Binary(body.to_vec())),
+    }
+}
+
+/// The content type and body for sending `payload` as a user event or a reply.
+pub fn user_event_body(payload: &Payload) -> (&'static str, Vec<u8>) {
+    match payload {
+        Payload::Json(v) => ("application/json", v.to_string().into_bytes()),
+        Payload::Text(t) => ("text/plain", t.clone().into_bytes()),
+        Payload::Binary(b) => ("application/octet-stream", b.clone()),
+    }
+}
+
+/// Connection state carried in `ce-connectionState`: base64 of a JSON object, as the JS express
+/// handler writes it, so both interoperate.
+///
+/// ```
+/// use webpubsub_protocol::ConnectionState;
+///
+/// let mut state = ConnectionState::default();
+/// state.set("room", "lobby");
+/// let header = state.to_header();
+/// let back = ConnectionState::from_header(&header)?;
+/// assert_eq!(back.get("room"), Some(&serde_json::json!("lobby")));
+/// # Ok::<(), webpubsub_protocol::CloudEventError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConnectionState(Map<String, Value>);
+
+impl ConnectionState {
+    /// Decodes a `ce-connectionState` header.
+    ///
+    /// # Errors
+    /// [`CloudEventError::InvalidConnectionState`] when it is not base64 of a JSON object.
+    pub fn from_header(header: &str) -> Result<Self, CloudEventError> {
+        let bytes = STANDARD
+            .decode(header.trim())
+            .map_err(|_| CloudEventError::InvalidConnectionState)?;
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            _ => Err(CloudEventError::InvalidConnectionState),
+        }
+    }
+
+    /// Encodes the state for the `ce-connectionState` response header.
+    pub fn to_header(&self) -> String {
+        STANDARD.encode(Value::Object(self.0.clone()).to_string())
+    }
+
+    /// A value.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// Sets a value.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        self.0.insert(key.into(), value.into());
+    }
+
+    /// Removes a value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.0.remove(key)
+    }
+
+    /// All values.
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.ce_type())
+    }
+}

@@ -1,0 +1,601 @@
+//! One typed request per REST operation.
+//!
+//! Every struct is plain data with public fields and `Default` where that makes sense, so callers
+//! write `SendToGroup { group: "g".into(), message, ..Default::default() }`.
+
+use serde::Serialize;
+
+use super::{HttpRequestParts, Message, Method, Operation, OperationId, RequestBuilder, Target};
+use crate::validate::{
+    validate_group, validate_group_named, validate_message_ttl, validate_non_empty, validate_range,
+    ValidationError, ValidationRule, MAX_PAGE_SIZE,
+};
+
+/// A permission a connection can be granted (`{permission}` in the permission paths).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// `sendToGroup`: publish to a group.
+    SendToGroup,
+    /// `joinLeaveGroup`: join or leave a group.
+    JoinLeaveGroup,
+}
+
+impl Permission {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::SendToGroup => "sendToGroup",
+            Permission::JoinLeaveGroup => "joinLeaveGroup",
+        }
+    }
+
+    /// Parses a wire name (case-insensitive).
+    ///
+    /// # Errors
+    /// A [`ValidationError`] for field `permission` listing the accepted values.
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        if value.eq_ignore_ascii_case("sendToGroup") {
+            Ok(Permission::SendToGroup)
+        } else if value.eq_ignore_ascii_case("joinLeaveGroup") {
+            Ok(Permission::JoinLeaveGroup)
+        } else {
+            Err(ValidationError::new(
+                "permission",
+                ValidationRule::OneOf(&["sendToGroup", "joinLeaveGroup"]),
+            ))
+        }
+    }
+}
+
+/// The `clientType` of a generated token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ClientType {
+    /// `Default`: WebSocket clients.
+    #[default]
+    Default,
+    /// `MQTT`.
+    Mqtt,
+    /// `SocketIO`.
+    SocketIo,
+}
+
+impl ClientType {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Default => "Default",
+            ClientType::Mqtt => "MQTT",
+            ClientType::SocketIo => "SocketIO",
+        }
+    }
+}
+
+fn check_ttl(ttl: Option<u32>) -> Result<(), ValidationError> {
+    ttl.map_or(Ok(()), validate_message_ttl)
+}
+
+fn check_ids(field: &'static str, ids: &[String]) -> Result<(), ValidationError> {
+    ids.iter().try_for_each(|id| validate_non_empty(field, id))
+}
+
+fn check_filter(filter: Option<&str>) -> Result<(), ValidationError> {
+    match filter {
+        Some(f) if f.trim().is_empty() => {
+            Err(ValidationError::new("filter", ValidationRule::NotBlank))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What the four `:send` operations share: path segments, message, `excluded`, `filter`, TTL.
+struct SendParts<'a> {
+    id: OperationId,
+    /// `(literal segment, parameter)` pairs after `/api/hubs/{hub}`.
+    path: Option<(&'static str, &'a str)>,
+    message: &'a Message,
+    excluded: &'a [String],
+    filter: Option<&'a str>,
+    message_ttl_seconds: Option<u32>,
+}
+
+fn render_send(
+    parts: SendParts<'_>,
+    target: Target<'_>,
+) -> Result<HttpRequestParts, ValidationError> {
+    parts.message.validate()?;
+    check_ttl(parts.message_ttl_seconds)?;
+    check_ids("excluded", parts.excluded)?;
+    check_filter(parts.filter)?;
+    let mut request = RequestBuilder::hub(parts.id, Method::Post, target)?;
+    if let Some((segment, value)) = parts.path {
+        request = request.literal(segment).param(value);
+    }
+    Ok(request
+        .literal(":send")
+        .query_all("excluded", parts.excluded)
+        .query_opt("filter", parts.filter)
+        .query_opt("messageTtlSeconds", parts.message_ttl_seconds)
+        .body(
+            parts.message.content_type().as_str(),
+            parts.message.body().to_vec(),
+        )
+        .finish())
+}
+
+/// `POST /api/hubs/{hub}/:send`: send to every connection of the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendToAll {
+    /// The message.
+    pub message: Message,
+    /// Connection ids that do not receive the message.
+    pub excluded: Vec<String>,
+    /// An OData filter choosing the receivers (see [`crate::Filter`]).
+    pub filter: Option<String>,
+    /// `messageTtlSeconds`: 0 to 300; 0 or `None` for no expiry.
+    pub message_ttl_seconds: Option<u32>,
+}
+
+impl Operation for SendToAll {
+    const ID: OperationId = OperationId::SendToAll;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        let parts = SendParts {
+            id: Self::ID,
+            path: None,
+            message: &self.message,
+            excluded: &self.excluded,
+            filter: self.filter.as_deref(),
+            message_ttl_seconds: self.message_ttl_seconds,
+        };
+        render_send(parts, target)
+    }
+}
+
+/// `POST /api/hubs/{hub}/users/{userId}/:send`: send to every connection of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendToUser {
+    /// The user.
+    pub user_id: String,
+    /// The message.
+    pub message: Message,
+    /// An OData filter choosing among the user's connections.
+    pub filter: Option<String>,
+    /// `messageTtlSeconds`: 0 to 300.
+    pub message_ttl_seconds: Option<u32>,
+}
+
+impl Operation for SendToUser {
+    const ID: OperationId = OperationId::SendToUser;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_non_empty("userId", &self.user_id)?;
+        let parts = SendParts {
+            id: Self::ID,
+            path: Some(("users", &self.user_id)),
+            message: &self.message,
+            excluded: &[],
+            filter: self.filter.as_deref(),
+            message_ttl_seconds: self.message_ttl_seconds,
+        };
+        render_send(parts, target)
+    }
+}
+
+/// `POST /api/hubs/{hub}/groups/{group}/:send`: send to every connection in a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendToGroup {
+    /// The group.
+    pub group: String,
+    /// The message.
+    pub message: Message,
+    /// Connection ids that do not receive the message.
+    pub excluded: Vec<String>,
+    /// An OData filter choosing among the group's connections.
+    pub filter: Option<String>,
+    /// `messageTtlSeconds`: 0 to 300.
+    pub message_ttl_seconds: Option<u32>,
+}
+
+impl Operation for SendToGroup {
+    const ID: OperationId = OperationId::SendToGroup;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_group(&self.group)?;
+        let parts = SendParts {
+            id: Self::ID,
+            path: Some(("groups", &self.group)),
+            message: &self.message,
+            excluded: &self.excluded,
+            filter: self.filter.as_deref(),
+            message_ttl_seconds: self.message_ttl_seconds,
+        };
+        render_send(parts, target)
+    }
+}
+
+/// `POST /api/hubs/{hub}/connections/{connectionId}/:send`: send to one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendToConnection {
+    /// The connection.
+    pub connection_id: String,
+    /// The message.
+    pub message: Message,
+    /// `messageTtlSeconds`: 0 to 300.
+    pub message_ttl_seconds: Option<u32>,
+}
+
+impl Operation for SendToConnection {
+    const ID: OperationId = OperationId::SendToConnection;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_non_empty("connectionId", &self.connection_id)?;
+        let parts = SendParts {
+            id: Self::ID,
+            path: Some(("connections", &self.connection_id)),
+            message: &self.message,
+            excluded: &[],
+            filter: None,
+            message_ttl_seconds: self.message_ttl_seconds,
+        };
+        render_send(parts, target)
+    }
+}
+
+/// `POST /api/hubs/{hub}/:closeConnections`: close every connection of the hub.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseAllConnections {
+    /// Connection ids to keep open.
+    pub excluded: Vec<String>,
+    /// The reason given to the clients.
+    pub reason: Option<String>,
+}
+
+impl Operation for CloseAllConnections {
+    const ID: OperationId = OperationId::CloseAllConnections;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        check_ids("excluded", &self.excluded)?;
+        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
+            .literal(":closeConnections")
+            .query_all("excluded", &self.excluded)
+            .query_opt("reason", self.reason.as_deref())
+            .finish())
+    }
+}
+
+/// `POST /api/hubs/{hub}/groups/{group}/:closeConnections`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseGroupConnections {
+    /// The group.
+    pub group: String,
+    /// Connection ids to keep open.
+    pub excluded: Vec<String>,
+    /// The reason given to the clients.
+    pub reason: Option<String>,
+}
+
+impl Operation for CloseGroupConnections {
+    const ID: OperationId = OperationId::CloseGroupConnections;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_group(&self.group)?;
+        check_ids("excluded", &self.excluded)?;
+        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
+            .literal("groups")
+            .param(&self.group)
+            .literal(":closeConnections")
+            .query_all("excluded", &self.excluded)
+            .query_opt("reason", self.reason.as_deref())
+            .finish())
+    }
+}
+
+/// `POST /api/hubs/{hub}/users/{userId}/:closeConnections`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseUserConnections {
+    /// The user.
+    pub user_id: String,
+    /// Connection ids to keep open.
+    pub excluded: Vec<String>,
+    /// The reason given to the clients.
+    pub reason: Option<String>,
+}
+
+impl Operation for CloseUserConnections {
+    const ID: OperationId = OperationId::CloseUserConnections;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_non_empty("userId", &self.user_id)?;
+        check_ids("excluded", &self.excluded)?;
+        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
+            .literal("users")
+            .param(&self.user_id)
+            .literal(":closeConnections")
+            .query_all("excluded", &self.excluded)
+            .query_opt("reason", self.reason.as_deref())
+            .finish())
+    }
+}
+
+/// `DELETE /api/hubs/{hub}/connections/{connectionId}`: close one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseConnection {
+    /// The connection.
+    pub connection_id: String,
+    /// The reason given to the client.
+    pub reason: Option<String>,
+}
+
+impl Operation for CloseConnection {
+    const ID: OperationId = OperationId::CloseConnection;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_non_empty("connectionId", &self.connection_id)?;
+        Ok(RequestBuilder::hub(Self::ID, Method::Delete, target)?
+            .literal("connections")
+            .param(&self.connection_id)
+            .query_opt("reason", self.reason.as_deref())
+            .finish())
+    }
+}
+
+/// A request made only of path parameters: `(field, wire name, segment before it, validator)`.
+macro_rules! path_op {
+    ($(#[$meta:meta])* $name:ident, $id:ident, $method:ident, [$($field:ident: $wire:literal after $segment:literal => $validate:expr),+] $(, tail $tail:literal)?) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct $name {
+            $(
+                #[doc = concat!("The `", $wire, "` path parameter.")]
+                pub $field: String,
+            )+
+        }
+
+        impl Operation for $name {
+            const ID: OperationId = OperationId::$id;
+            fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+                $( ($validate)($wire, &self.$field)?; )+
+                Ok(RequestBuilder::hub(Self::ID, Method::$method, target)?
+                    $( .literal($segment).param(&self.$field) )+
+                    $( .literal($tail) )?
+                    .finish())
+            }
+        }
+    };
+}
+
+path_op!(
+    /// `HEAD /api/hubs/{hub}/connections/{connectionId}`: 200 exists, 404 not.
+    ConnectionExists, ConnectionExists, Head, [connection_id: "connectionId" after "connections" => validate_non_empty]
+);
+path_op!(
+    /// `HEAD /api/hubs/{hub}/groups/{group}`: 200 when the group has a connection, 404 not.
+    GroupExists, GroupExists, Head, [group: "group" after "groups" => validate_group_named]
+);
+path_op!(
+    /// `HEAD /api/hubs/{hub}/users/{userId}`: 200 when the user has a connection, 404 not.
+    UserExists, UserExists, Head, [user_id: "userId" after "users" => validate_non_empty]
+);
+path_op!(
+    /// `PUT /api/hubs/{hub}/groups/{group}/connections/{connectionId}`.
+    AddConnectionToGroup, AddConnectionToGroup, Put,
+    [group: "group" after "groups" => validate_group_named, connection_id: "connectionId" after "connections" => validate_non_empty]
+);
+path_op!(
+    /// `DELETE /api/hubs/{hub}/groups/{group}/connections/{connectionId}`.
+    RemoveConnectionFromGroup, RemoveConnectionFromGroup, Delete,
+    [group: "group" after "groups" => validate_group_named, connection_id: "connectionId" after "connections" => validate_non_empty]
+);
+path_op!(
+    /// `PUT /api/hubs/{hub}/users/{userId}/groups/{group}`.
+    AddUserToGroup, AddUserToGroup, Put,
+    [user_id: "userId" after "users" => validate_non_empty, group: "group" after "groups" => validate_group_named]
+);
+path_op!(
+    /// `DELETE /api/hubs/{hub}/users/{userId}/groups/{group}`.
+    RemoveUserFromGroup, RemoveUserFromGroup, Delete,
+    [user_id: "userId" after "users" => validate_non_empty, group: "group" after "groups" => validate_group_named]
+);
+path_op!(
+    /// `DELETE /api/hubs/{hub}/connections/{connectionId}/groups`.
+    RemoveConnectionFromAllGroups, RemoveConnectionFromAllGroups, Delete,
+    [connection_id: "connectionId" after "connections" => validate_non_empty], tail "groups"
+);
+path_op!(
+    /// `DELETE /api/hubs/{hub}/users/{userId}/groups`.
+    RemoveUserFromAllGroups, RemoveUserFromAllGroups, Delete,
+    [user_id: "userId" after "users" => validate_non_empty], tail "groups"
+);
+
+/// `HEAD /api/health`: 200 when the service is healthy. Has no hub.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GetServiceStatus;
+
+impl Operation for GetServiceStatus {
+    const ID: OperationId = OperationId::GetServiceStatus;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        Ok(RequestBuilder::root(Self::ID, Method::Head, target, "/api/health").finish())
+    }
+}
+
+/// The JSON body of `:addToGroups` and `:removeFromGroups`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct GroupsFilterBody {
+    /// The groups.
+    pub groups: Vec<String>,
+    /// The OData filter choosing the connections.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub filter: Option<String>,
+}
+
+fn render_groups_filter(
+    id: OperationId,
+    action: &str,
+    field: &'static str,
+    body: &GroupsFilterBody,
+    target: Target<'_>,
+) -> Result<HttpRequestParts, ValidationError> {
+    if body.groups.is_empty() {
+        return Err(ValidationError::new(field, ValidationRule::NonEmpty));
+    }
+    body.groups
+        .iter()
+        .try_for_each(|g| validate_group_named(field, g))?;
+    check_filter(body.filter.as_deref())?;
+    let json =
+        serde_json::to_vec(body).map_err(|_| ValidationError::new(field, ValidationRule::Json))?;
+    Ok(RequestBuilder::hub(id, Method::Post, target)?
+        .literal(action)
+        .body("application/json", json)
+        .finish())
+}
+
+/// `POST /api/hubs/{hub}/:addToGroups`: add the connections matching `filter` to `groups`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddConnectionsToGroups(pub GroupsFilterBody);
+
+impl Operation for AddConnectionsToGroups {
+    const ID: OperationId = OperationId::AddConnectionsToGroups;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        render_groups_filter(Self::ID, ":addToGroups", "groupsToAdd", &self.0, target)
+    }
+}
+
+/// `POST /api/hubs/{hub}/:removeFromGroups`: remove the connections matching `filter` from `groups`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoveConnectionsFromGroups(pub GroupsFilterBody);
+
+impl Operation for RemoveConnectionsFromGroups {
+    const ID: OperationId = OperationId::RemoveConnectionsFromGroups;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        render_groups_filter(
+            Self::ID,
+            ":removeFromGroups",
+            "groupsToRemove",
+            &self.0,
+            target,
+        )
+    }
+}
+
+macro_rules! permission_op {
+    ($(#[$meta:meta])* $name:ident, $id:ident, $method:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// The permission.
+            pub permission: Permission,
+            /// The connection.
+            pub connection_id: String,
+            /// `targetName`: the group the permission is for; `None` for all groups.
+            pub target_name: Option<String>,
+        }
+
+        impl Operation for $name {
+            const ID: OperationId = OperationId::$id;
+            fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+                validate_non_empty("connectionId", &self.connection_id)?;
+                if let Some(group) = &self.target_name {
+                    validate_group_named("targetName", group)?;
+                }
+                Ok(RequestBuilder::hub(Self::ID, Method::$method, target)?
+                    .literal("permissions")
+                    .param(self.permission.as_str())
+                    .literal("connections")
+                    .param(&self.connection_id)
+                    .query_opt("targetName", self.target_name.as_deref())
+                    .finish())
+            }
+        }
+    };
+}
+
+permission_op!(
+    /// `PUT /api/hubs/{hub}/permissions/{permission}/connections/{connectionId}`.
+    GrantPermission, GrantPermission, Put
+);
+permission_op!(
+    /// `DELETE /api/hubs/{hub}/permissions/{permission}/connections/{connectionId}`.
+    RevokePermission, RevokePermission, Delete
+);
+permission_op!(
+    /// `HEAD /api/hubs/{hub}/permissions/{permission}/connections/{connectionId}`: 200 has, 404 not.
+    CheckPermission, CheckPermission, Head
+);
+
+/// `GET /api/hubs/{hub}/groups/{group}/connections`: one page of a group's connections.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListConnectionsInGroup {
+    /// The group.
+    pub group: String,
+    /// `maxpagesize`: 1 to 200.
+    pub max_page_size: Option<u32>,
+    /// `top`: the most connections to return over all pages (at least 1).
+    pub top: Option<u32>,
+    /// `continuationToken` from the previous page (normally follow `nextLink` instead).
+    pub continuation_token: Option<String>,
+}
+
+impl Operation for ListConnectionsInGroup {
+    const ID: OperationId = OperationId::ListConnectionsInGroup;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_group(&self.group)?;
+        if let Some(size) = self.max_page_size {
+            validate_range("maxpagesize", size.into(), 1, MAX_PAGE_SIZE.into())?;
+        }
+        if let Some(top) = self.top {
+            validate_range("top", top.into(), 1, i32::MAX as u64)?;
+        }
+        Ok(RequestBuilder::hub(Self::ID, Method::Get, target)?
+            .literal("groups")
+            .param(&self.group)
+            .literal("connections")
+            .query_opt("maxpagesize", self.max_page_size)
+            .query_opt("top", self.top)
+            .query_opt("continuationToken", self.continuation_token.as_deref())
+            .finish())
+    }
+}
+
+/// `POST /api/hubs/{hub}/:generateToken`: the service mints a client token (Entra ID callers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateClientToken {
+    /// `userId`.
+    pub user_id: Option<String>,
+    /// `role`, repeated.
+    pub roles: Vec<String>,
+    /// `minutesToExpire`: at least 1 (service default 60).
+    pub minutes_to_expire: u32,
+    /// `group`, repeated: groups joined on connect.
+    pub groups: Vec<String>,
+    /// `clientType`.
+    pub client_type: ClientType,
+}
+
+impl Default for GenerateClientToken {
+    fn default() -> Self {
+        Self {
+            user_id: None,
+            roles: Vec::new(),
+            minutes_to_expire: 60,
+            groups: Vec::new(),
+            client_type: ClientType::Default,
+        }
+    }
+}
+
+impl Operation for GenerateClientToken {
+    const ID: OperationId = OperationId::GenerateClientToken;
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        validate_range(
+            "minutesToExpire",
+            self.minutes_to_expire.into(),
+            1,
+            i32::MAX as u64,
+        )?;
+        check_ids("role", &self.roles)?;
+        self.groups
+            .iter()
+            .try_for_each(|g| validate_group_named("group", g))?;
+        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
+            .literal(":generateToken")
+            .query_opt("userId", self.user_id.as_deref().filter(|u| !u.is_empty()))
+            .query_all("role", &self.roles)
+            .query("minutesToExpire", self.minutes_to_expire)
+            .query_all("group", &self.groups)
+            .query("clientType", self.client_type.as_str())
+            .finish())
+    }
+}
