@@ -51,9 +51,12 @@ impl Value {
     }
 }
 
+/// `null` (e.g. `startswith(userId, 'a')` for an anonymous connection) counts as false wherever a
+/// condition is expected.
 pub(crate) fn matches(expr: &Expr, connection: &ConnectionInfo<'_>) -> Result<bool, EvalError> {
     match eval(expr, connection)? {
         Value::Bool(b) => Ok(b),
+        Value::Null => Ok(false),
         other => Err(EvalError::new(format!(
             "the filter is a {}, expected bool",
             other.kind()
@@ -64,6 +67,7 @@ pub(crate) fn matches(expr: &Expr, connection: &ConnectionInfo<'_>) -> Result<bo
 fn boolean(expr: &Expr, connection: &ConnectionInfo<'_>, what: &str) -> Result<bool, EvalError> {
     match eval(expr, connection)? {
         Value::Bool(b) => Ok(b),
+        Value::Null => Ok(false),
         other => Err(EvalError::new(format!(
             "`{what}` needs bool operands, got {}",
             other.kind()
@@ -154,7 +158,7 @@ fn compare(a: Value, op: CompareOp, b: Value) -> Result<Value, EvalError> {
 
 fn call(function: Function, args: Vec<Value>) -> Result<Value, EvalError> {
     // Any null argument makes the result null (OData).
-    if args.iter().any(|a| *a == Value::Null) {
+    if args.contains(&Value::Null) {
         return Ok(Value::Null);
     }
     let type_error = |args: &[Value]| {
