@@ -92,6 +92,20 @@ fn test() -> Result {
             "warnings",
         ]),
     )?;
+    // The trait alone, without hyper: what users plugging in their own stack compile.
+    run(
+        "cargo clippy -p webpubsub-transport --no-default-features",
+        cargo().args([
+            "clippy",
+            "-p",
+            "webpubsub-transport",
+            "--no-default-features",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--all-features", "--locked"]);
     interop.apply(&mut tests);
