@@ -1,7 +1,5 @@
 //! Percent-encoding for path segments and query values.
 
-use std::fmt::Write as _;
-
 /// Percent-encodes everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`), so a
 /// group or user id containing `/`, `#`, `?`, `%`, spaces or non-ASCII stays one path segment or
 /// one query value.
@@ -13,15 +11,30 @@ use std::fmt::Write as _;
 /// ```
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    percent_encode_into(&mut out, value);
+    out
+}
+
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Appends `value` percent-encoded (as [`percent_encode`]) to `out`.
+pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    if value.bytes().all(is_unreserved) {
+        out.push_str(value);
+        return;
+    }
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+        if is_unreserved(byte) {
             out.push(byte as char);
         } else {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "%{byte:02X}");
+            out.push('%');
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 0xf)] as char);
         }
     }
-    out
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`). `None` for a bad escape or

@@ -94,10 +94,12 @@ fn main() {
             for round in 0..41 {
                 let ours_send = {
                     let client = ours.clone();
+                    // The payload is the caller's; cloning a Message does not copy it.
+                    let message = Message::json_raw(PAYLOAD).unwrap();
                     Arc::new(move || {
-                        let client = client.clone();
+                        let (client, message) = (client.clone(), message.clone());
                         async move {
-                            client.send_to_all(Message::json_raw(PAYLOAD).unwrap(), None).await.unwrap();
+                            client.send_to_all(message, None).await.unwrap();
                         }
                     })
                 };

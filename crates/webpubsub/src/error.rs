@@ -209,5 +209,12 @@ impl StdError for Error {
     }
 }
 
+impl From<webpubsub_protocol::ValidationError> for Error {
+    /// A rule broken by an argument (for `?` on [`crate::Message::json`] and friends).
+    fn from(error: webpubsub_protocol::ValidationError) -> Self {
+        Error::invalid_input(error)
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

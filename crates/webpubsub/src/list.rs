@@ -119,19 +119,16 @@ fn next_page(client: &WebPubSubServiceClient, link: &str) -> Result<HttpRequestP
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
         .collect();
-    let path = uri.path().to_owned();
-    Ok(HttpRequestParts {
-        operation: OperationId::ListConnectionsInGroup,
-        method: Method::Get,
-        url: format!(
-            "{}{}?{}",
-            client.endpoint().as_str(),
-            path,
-            encoded.join("&")
-        ),
-        path,
-        query,
-        content_type: None,
-        body: Vec::new(),
-    })
+    let url = format!(
+        "{}{}?{}",
+        client.endpoint().as_str(),
+        uri.path(),
+        encoded.join("&")
+    );
+    Ok(HttpRequestParts::new(
+        OperationId::ListConnectionsInGroup,
+        Method::Get,
+        url,
+        client.endpoint().as_str().len(),
+    ))
 }

@@ -2,13 +2,15 @@
 //! retries with back-off, per-try and overall timeouts, and tracing.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{Request, Response};
 use ring::rand::{SecureRandom as _, SystemRandom};
+use tokio::time::Instant;
 use tracing::Instrument as _;
 use webpubsub_auth::{
     rest_bearer_token, AccessKey, AccessToken, Endpoint, Scheme, TokenCredential, WEBPUBSUB_SCOPE,
@@ -90,6 +92,9 @@ pub(crate) struct Pipeline {
     user_agent: HeaderValue,
     pub(crate) api_version: String,
     random: SystemRandom,
+    /// Request ids: a random seed and a counter, mixed (ids need to be unique, not secret).
+    id_seed: u64,
+    id_counter: AtomicU64,
 }
 
 impl fmt::Debug for Pipeline {
@@ -166,6 +171,13 @@ impl Pipeline {
             overall_timeout: options.overall_timeout,
             user_agent,
             api_version: options.api_version,
+            id_seed: random_u64(&SystemRandom::new()).unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos() as u64
+            }),
+            id_counter: AtomicU64::new(0),
             random: SystemRandom::new(),
         })
     }
@@ -175,23 +187,28 @@ impl Pipeline {
     pub(crate) async fn send(&self, parts: HttpRequestParts, hub: &str) -> Result<Response<Bytes>> {
         let span =
             tracing::debug_span!("webpubsub.operation", operation = %parts.operation, hub = %hub);
-        let run = self.send_with_retries(parts).instrument(span);
-        match self.overall_timeout {
-            Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("the call did not complete within {limit:?}"),
-                )
-            })?,
-            None => run.await,
+        let deadline = self
+            .overall_timeout
+            .map(|limit| (Instant::now() + limit, limit));
+        let run = self.send_with_retries(parts, deadline);
+        // Entering a span on every poll costs time even when nothing records it.
+        if span.is_disabled() {
+            run.await
+        } else {
+            run.instrument(span).await
         }
     }
 
     /// The URL a request goes to: the proxy's origin and prefix instead of the endpoint's.
     fn request_url(&self, service_url: &str) -> String {
         match service_url.strip_prefix(self.endpoint.as_str()) {
-            Some(rest) => format!("{}{rest}", self.request_origin),
-            None => service_url.to_owned(),
+            Some(rest) if self.request_origin != self.endpoint.as_str() => {
+                let mut url = String::with_capacity(self.request_origin.len() + rest.len());
+                url.push_str(&self.request_origin);
+                url.push_str(rest);
+                url
+            }
+            _ => service_url.to_owned(),
         }
     }
 
@@ -207,13 +224,18 @@ impl Pipeline {
         let mut request = Request::builder()
             .method(method)
             .uri(url)
-            .body(Bytes::from(parts.body.clone()))
+            .body(parts.body.clone())
             .map_err(|e| {
                 Error::new(ErrorKind::InvalidInput, "the request URL is invalid").with_source(e)
             })?;
         let headers = request.headers_mut();
+        // Room for these and Authorization, so the map never grows.
+        headers.reserve(6);
         headers.insert(USER_AGENT, self.user_agent.clone());
-        if parts.method != Method::Head {
+        // Only GET (list) and generateToken answer with a body worth negotiating.
+        if parts.method == Method::Get
+            || parts.operation == webpubsub_protocol::OperationId::GenerateClientToken
+        {
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         }
         if let Some(content_type) = parts.content_type {
@@ -223,37 +245,58 @@ impl Pipeline {
         Ok(request)
     }
 
-    async fn send_with_retries(&self, parts: HttpRequestParts) -> Result<Response<Bytes>> {
+    /// The attempts of one call. One timer per attempt: its deadline is the per-try limit or the
+    /// overall deadline, whichever comes first.
+    async fn send_with_retries(
+        &self,
+        parts: HttpRequestParts,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Response<Bytes>> {
+        let overall_timeout = |limit: Duration| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("the call did not complete within {limit:?}"),
+            )
+        };
         let mut request = self.build_request(&parts)?;
-        let path = request.uri().path().to_owned();
         let mut retry = 0;
         loop {
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, self.signer.authorization(&parts.url).await?);
             let started = Instant::now();
+            let per_try = self.per_try_timeout.map(|limit| started + limit);
+            let attempt_deadline = match (per_try, deadline) {
+                (Some(a), Some((b, _))) => Some(a.min(b)),
+                (a, b) => a.or(b.map(|(b, _)| b)),
+            };
             let attempt = self.transport.execute(&request);
-            let result = match self.per_try_timeout {
-                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+            let result = match attempt_deadline {
+                Some(at) => match tokio::time::timeout_at(at, attempt).await {
                     Ok(result) => result.map_err(Some),
-                    Err(_) => Err(None),
+                    Err(_) => match deadline {
+                        Some((end, limit)) if Instant::now() >= end => {
+                            return Err(overall_timeout(limit))
+                        }
+                        _ => Err(None),
+                    },
                 },
                 None => attempt.await.map_err(Some),
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let outcome = match &result {
                 Ok(response) => {
-                    tracing::debug!(attempt = retry + 1, status = response.status().as_u16(), elapsed_ms, %path, "response");
+                    tracing::debug!(attempt = retry + 1, status = response.status().as_u16(), elapsed_ms, path = %parts.path(), "response");
                     Outcome::Response(response)
                 }
                 Err(Some(error)) => {
-                    tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, %path, "transport error");
+                    tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, path = %parts.path(), "transport error");
                     Outcome::TransportError {
                         sent: error.request_sent(),
                     }
                 }
                 Err(None) => {
-                    tracing::debug!(attempt = retry + 1, elapsed_ms, %path, "attempt timed out");
+                    tracing::debug!(attempt = retry + 1, elapsed_ms, path = %parts.path(), "attempt timed out");
                     Outcome::Timeout
                 }
             };
@@ -284,44 +327,62 @@ impl Pipeline {
                 };
             };
             retry += 1;
-            tracing::info!(retry, delay_ms = delay.as_millis() as u64, %path, "retrying");
-            tokio::time::sleep(delay).await;
+            tracing::info!(retry, delay_ms = delay.as_millis() as u64, path = %parts.path(), "retrying");
+            let wake = Instant::now() + delay;
+            match deadline {
+                Some((end, limit)) if wake >= end => {
+                    tokio::time::sleep_until(end).await;
+                    return Err(overall_timeout(limit));
+                }
+                _ => tokio::time::sleep_until(wake).await,
+            }
         }
     }
 
     fn unit_random(&self) -> f64 {
-        let mut bytes = [0u8; 8];
         // SystemRandom only fails when the OS has no randomness; the jitter then is the midpoint.
-        if self.random.fill(&mut bytes).is_err() {
-            return 0.5;
-        }
-        (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+        random_u64(&self.random).map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
     }
 
-    /// A random (version 4) UUID for `x-ms-client-request-id`.
+    /// A unique version-4-shaped UUID for `x-ms-client-request-id`, without a system call.
     fn request_id(&self) -> HeaderValue {
+        let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
+        let high = splitmix64(self.id_seed ^ n.rotate_left(32));
+        let low = splitmix64(high ^ n);
         let mut b = [0u8; 16];
-        if self.random.fill(&mut b).is_err() {
-            b = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos()
-                .to_le_bytes();
-        }
+        b[..8].copy_from_slice(&high.to_be_bytes());
+        b[8..].copy_from_slice(&low.to_be_bytes());
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let id = format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        );
-        HeaderValue::try_from(id)
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 36];
+        let mut at = 0;
+        for (i, byte) in b.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                text[at] = b'-';
+                at += 1;
+            }
+            text[at] = HEX[usize::from(byte >> 4)];
+            text[at + 1] = HEX[usize::from(byte & 0xf)];
+            at += 2;
+        }
+        HeaderValue::from_bytes(&text)
             .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
     }
+}
+
+fn random_u64(random: &SystemRandom) -> Option<u64> {
+    let mut bytes = [0u8; 8];
+    random.fill(&mut bytes).ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// SplitMix64: a fast, well-mixed 64-bit permutation.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Maps a non-success response to an error.

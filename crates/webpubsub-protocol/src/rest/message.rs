@@ -1,5 +1,6 @@
 //! Message payloads for the `:send` operations.
 
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::validate::{ValidationError, ValidationRule, MAX_MESSAGE_BYTES};
@@ -61,10 +62,13 @@ impl ContentType {
 /// assert!(Message::json_raw(b"{not json".to_vec()).is_err());
 /// # Ok::<(), webpubsub_protocol::ValidationError>(())
 /// ```
+///
+/// The body is a [`Bytes`], so cloning a message (to send it again, or to several targets) does
+/// not copy it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     content_type: ContentType,
-    body: Vec<u8>,
+    body: Bytes,
 }
 
 impl Message {
@@ -77,7 +81,7 @@ impl Message {
             .map_err(|_| ValidationError::new("message", ValidationRule::Json))?;
         Ok(Self {
             content_type: ContentType::Json,
-            body,
+            body: body.into(),
         })
     }
 
@@ -85,7 +89,7 @@ impl Message {
     ///
     /// # Errors
     /// A [`ValidationError`] (field `message`, rule `Json`) when the bytes are not JSON.
-    pub fn json_raw(body: impl Into<Vec<u8>>) -> Result<Self, ValidationError> {
+    pub fn json_raw(body: impl Into<Bytes>) -> Result<Self, ValidationError> {
         let body = body.into();
         serde_json::from_slice::<serde::de::IgnoredAny>(&body)
             .map_err(|_| ValidationError::new("message", ValidationRule::Json))?;
@@ -99,12 +103,12 @@ impl Message {
     pub fn text(text: impl Into<String>) -> Self {
         Self {
             content_type: ContentType::Text,
-            body: text.into().into_bytes(),
+            body: Bytes::from(text.into()),
         }
     }
 
     /// Binary data (`application/octet-stream`).
-    pub fn binary(data: impl Into<Vec<u8>>) -> Self {
+    pub fn binary(data: impl Into<Bytes>) -> Self {
         Self {
             content_type: ContentType::Binary,
             body: data.into(),
@@ -122,7 +126,7 @@ impl Message {
     }
 
     /// Takes the body.
-    pub fn into_body(self) -> Vec<u8> {
+    pub fn into_body(self) -> Bytes {
         self.body
     }
 
@@ -160,12 +164,19 @@ impl From<Vec<u8>> for Message {
     }
 }
 
+impl From<Bytes> for Message {
+    /// Binary.
+    fn from(data: Bytes) -> Self {
+        Self::binary(data)
+    }
+}
+
 impl From<serde_json::Value> for Message {
     /// JSON.
     fn from(value: serde_json::Value) -> Self {
         Self {
             content_type: ContentType::Json,
-            body: value.to_string().into_bytes(),
+            body: Bytes::from(value.to_string()),
         }
     }
 }

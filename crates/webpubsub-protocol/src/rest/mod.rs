@@ -14,7 +14,7 @@ pub use response::{
     ServiceError,
 };
 
-use crate::encoding::percent_encode;
+use crate::encoding::percent_encode_into;
 use crate::validate::{validate_hub, ValidationError};
 
 /// The api-version this crate models.
@@ -89,23 +89,51 @@ pub struct HttpRequestParts {
     pub operation: OperationId,
     /// The method.
     pub method: Method,
-    /// The path, each parameter segment percent-encoded, e.g. `/api/hubs/chat/groups/a%2Fb/:send`.
-    pub path: String,
-    /// The query pairs, decoded, in order (`api-version` last; repeated keys for arrays).
-    pub query: Vec<(String, String)>,
-    /// The full URL: endpoint + path + encoded query.
+    /// The full URL: endpoint, path (each parameter segment percent-encoded) and query
+    /// (repeated keys for arrays, `api-version` last).
     pub url: String,
     /// The `Content-Type`, when there is a body.
     pub content_type: Option<&'static str>,
     /// The body (empty when none).
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
+    /// Where the path starts in `url` (the endpoint's length).
+    path_start: usize,
 }
 
-/// Builds [`HttpRequestParts`]; each operation is a few calls on this.
+impl HttpRequestParts {
+    /// A body-less request for `url`, whose path starts at byte `path_start` (after the endpoint).
+    pub fn new(operation: OperationId, method: Method, url: String, path_start: usize) -> Self {
+        Self {
+            operation,
+            method,
+            path_start: path_start.min(url.len()),
+            url,
+            content_type: None,
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    /// The path, percent-encoded, e.g. `/api/hubs/chat/groups/a%2Fb/:send`.
+    pub fn path(&self) -> &str {
+        let rest = &self.url[self.path_start..];
+        rest.split_once('?').map_or(rest, |(path, _)| path)
+    }
+
+    /// The query pairs, decoded, in order.
+    pub fn query(&self) -> Vec<(String, String)> {
+        self.url
+            .split_once('?')
+            .map(|(_, q)| crate::parse_query(q))
+            .unwrap_or_default()
+    }
+}
+
+/// Builds [`HttpRequestParts`] straight into its URL; each operation is a few calls on this.
 #[derive(Debug)]
 pub(crate) struct RequestBuilder<'t> {
     target: Target<'t>,
     parts: HttpRequestParts,
+    has_query: bool,
 }
 
 impl<'t> RequestBuilder<'t> {
@@ -116,9 +144,7 @@ impl<'t> RequestBuilder<'t> {
         target: Target<'t>,
     ) -> Result<Self, ValidationError> {
         validate_hub(target.hub)?;
-        let mut builder = Self::root(operation, method, target, "/api/hubs");
-        builder = builder.param(target.hub);
-        Ok(builder)
+        Ok(Self::root(operation, method, target, "/api/hubs").param(target.hub))
     }
 
     /// A request at an absolute service path.
@@ -128,40 +154,44 @@ impl<'t> RequestBuilder<'t> {
         target: Target<'t>,
         path: &str,
     ) -> Self {
+        let mut url = String::with_capacity(target.endpoint.len() + 96);
+        url.push_str(target.endpoint);
+        url.push_str(path);
         Self {
+            parts: HttpRequestParts::new(operation, method, url, target.endpoint.len()),
             target,
-            parts: HttpRequestParts {
-                operation,
-                method,
-                path: path.to_owned(),
-                query: Vec::new(),
-                url: String::new(),
-                content_type: None,
-                body: Vec::new(),
-            },
+            has_query: false,
         }
     }
 
     /// A literal segment such as `groups` or `:send` (not encoded).
     pub(crate) fn literal(mut self, segment: &str) -> Self {
-        self.parts.path.push('/');
-        self.parts.path.push_str(segment);
+        debug_assert!(!self.has_query, "path segments come before the query");
+        self.parts.url.push('/');
+        self.parts.url.push_str(segment);
         self
     }
 
     /// A parameter segment, percent-encoded.
     pub(crate) fn param(mut self, value: &str) -> Self {
-        self.parts.path.push('/');
-        self.parts.path.push_str(&percent_encode(value));
+        debug_assert!(!self.has_query, "path segments come before the query");
+        self.parts.url.push('/');
+        percent_encode_into(&mut self.parts.url, value);
         self
     }
 
-    pub(crate) fn query(mut self, key: &str, value: impl ToString) -> Self {
-        self.parts.query.push((key.to_owned(), value.to_string()));
+    pub(crate) fn query(mut self, key: &str, value: impl fmt::Display) -> Self {
+        self.parts.url.push(if self.has_query { '&' } else { '?' });
+        self.has_query = true;
+        // Keys are this crate's literals (`api-version`, `excluded`, ...): nothing to escape.
+        self.parts.url.push_str(key);
+        self.parts.url.push('=');
+        let value = value.to_string();
+        percent_encode_into(&mut self.parts.url, &value);
         self
     }
 
-    pub(crate) fn query_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+    pub(crate) fn query_opt(self, key: &str, value: Option<impl fmt::Display>) -> Self {
         match value {
             Some(value) => self.query(key, value),
             None => self,
@@ -175,25 +205,15 @@ impl<'t> RequestBuilder<'t> {
         self
     }
 
-    pub(crate) fn body(mut self, content_type: &'static str, body: Vec<u8>) -> Self {
+    pub(crate) fn body(mut self, content_type: &'static str, body: bytes::Bytes) -> Self {
         self.parts.content_type = Some(content_type);
         self.parts.body = body;
         self
     }
 
-    pub(crate) fn finish(mut self) -> HttpRequestParts {
-        self.parts
-            .query
-            .push(("api-version".to_owned(), self.target.api_version.to_owned()));
-        let mut url = format!("{}{}", self.target.endpoint, self.parts.path);
-        for (index, (key, value)) in self.parts.query.iter().enumerate() {
-            url.push(if index == 0 { '?' } else { '&' });
-            url.push_str(&percent_encode(key));
-            url.push('=');
-            url.push_str(&percent_encode(value));
-        }
-        self.parts.url = url;
-        self.parts
+    pub(crate) fn finish(self) -> HttpRequestParts {
+        let api_version = self.target.api_version;
+        self.query("api-version", api_version).parts
     }
 }
 

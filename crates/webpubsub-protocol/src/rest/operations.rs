@@ -117,7 +117,7 @@ fn render_send(
         .query_opt("messageTtlSeconds", parts.message_ttl_seconds)
         .body(
             parts.message.content_type().as_str(),
-            parts.message.body().to_vec(),
+            parts.message.clone().into_body(),
         )
         .finish())
 }
@@ -438,7 +438,7 @@ fn render_groups_filter(
         serde_json::to_vec(body).map_err(|_| ValidationError::new(field, ValidationRule::Json))?;
     Ok(RequestBuilder::hub(id, Method::Post, target)?
         .literal(action)
-        .body("application/json", json)
+        .body("application/json", json.into())
         .finish())
 }
 
