@@ -110,6 +110,23 @@ fn test() -> Result {
     tests.args(["test", "--workspace", "--all-features", "--locked"]);
     interop.apply(&mut tests);
     run("cargo test", &mut tests)?;
+    // The examples that need no service run as smoke tests (the rest are compiled above).
+    for example in ["token_only", "custom_transport", "quickstart"] {
+        run(
+            &format!("example {example}"),
+            cargo()
+                .args([
+                    "run",
+                    "--quiet",
+                    "--locked",
+                    "-p",
+                    "examples",
+                    "--example",
+                    example,
+                ])
+                .env_remove("WEBPUBSUB_CONNECTION_STRING"),
+        )?;
+    }
     run(
         "cargo doc",
         cargo()

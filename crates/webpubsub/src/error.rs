@@ -45,7 +45,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     context: String,
-    service: Option<ServiceError>,
+    service: Option<Box<ServiceError>>,
     transport_kind: Option<webpubsub_transport::ErrorKind>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
@@ -89,7 +89,7 @@ impl Error {
             _ => ErrorKind::Service,
         };
         let mut e = Self::new(kind, service.to_string());
-        e.service = Some(service);
+        e.service = Some(Box::new(service));
         e
     }
 
@@ -120,7 +120,7 @@ impl Error {
 
     /// The service error, with its parsed detail.
     pub fn service_error(&self) -> Option<&ServiceError> {
-        self.service.as_ref()
+        self.service.as_deref()
     }
 
     /// The transport failure kind, for [`ErrorKind::Transport`].

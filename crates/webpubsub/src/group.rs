@@ -1,11 +1,10 @@
 //! `client.group("name")`: the operations on one group.
 
-use futures_util::Stream;
-use webpubsub_protocol::{GroupMember, Message};
+use webpubsub_protocol::Message;
 
 use crate::client::WebPubSubServiceClient;
 use crate::error::Result;
-use crate::list::ListConnectionsOptions;
+use crate::list::{GroupMembers, ListConnectionsOptions};
 use crate::operations::{CloseConnectionsOptions, SendToGroupOptions};
 
 /// One group of a hub, from [`WebPubSubServiceClient::group`].
@@ -107,10 +106,7 @@ impl GroupClient<'_> {
     }
 
     /// See [`WebPubSubServiceClient::list_connections_in_group`].
-    pub fn list_connections(
-        &self,
-        options: Option<ListConnectionsOptions>,
-    ) -> impl Stream<Item = Result<GroupMember>> + Send + 'static {
+    pub fn list_connections(&self, options: Option<ListConnectionsOptions>) -> GroupMembers {
         self.client.list_connections_in_group(&self.group, options)
     }
 }

@@ -13,7 +13,7 @@ mod retry;
 pub use client::{ClientAccessTokenOptions, WebPubSubServiceClient};
 pub use error::{Error, ErrorKind, Result};
 pub use group::GroupClient;
-pub use list::ListConnectionsOptions;
+pub use list::{GroupMembers, ListConnectionsOptions};
 pub use operations::{
     CloseConnectionsOptions, PermissionOptions, SendToAllOptions, SendToConnectionOptions,
     SendToGroupOptions, SendToUserOptions,

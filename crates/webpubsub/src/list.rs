@@ -1,6 +1,9 @@
 //! `list_connections_in_group`: a stream that follows `nextLink`.
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures_util::stream::{self, Stream, StreamExt as _};
 use webpubsub_protocol::{
@@ -19,6 +22,25 @@ pub struct ListConnectionsOptions {
     pub top: Option<u32>,
     /// Connections per page, 1 to 200. Default: the service's.
     pub max_page_size: Option<u32>,
+}
+
+/// The connections of a group, fetched page by page; from
+/// [`WebPubSubServiceClient::list_connections_in_group`]. A `Stream` (and `Unpin`, so
+/// `try_next().await` works directly).
+pub struct GroupMembers(Pin<Box<dyn Stream<Item = Result<GroupMember>> + Send + 'static>>);
+
+impl Stream for GroupMembers {
+    type Item = Result<GroupMember>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}
+
+impl fmt::Debug for GroupMembers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupMembers").finish_non_exhaustive()
+    }
 }
 
 struct Pager {
@@ -49,7 +71,7 @@ impl WebPubSubServiceClient {
         &self,
         group: &str,
         options: Option<ListConnectionsOptions>,
-    ) -> impl Stream<Item = Result<GroupMember>> + Send + 'static {
+    ) -> GroupMembers {
         let options = options.unwrap_or_default();
         let first = ListConnectionsInGroup {
             group: group.to_owned(),
@@ -70,37 +92,41 @@ impl WebPubSubServiceClient {
             remaining: options.top,
         };
         let failed = stream::iter(error.map(Err));
-        failed.chain(stream::try_unfold(pager, |mut pager| async move {
-            loop {
-                if pager.remaining == Some(0) {
-                    return Ok(None);
-                }
-                if let Some(member) = pager.buffered.pop_front() {
-                    if let Some(left) = pager.remaining.as_mut() {
-                        *left -= 1;
+        GroupMembers(Box::pin(failed.chain(stream::try_unfold(
+            pager,
+            |mut pager| async move {
+                loop {
+                    if pager.remaining == Some(0) {
+                        return Ok(None);
                     }
-                    return Ok(Some((member, pager)));
+                    if let Some(member) = pager.buffered.pop_front() {
+                        if let Some(left) = pager.remaining.as_mut() {
+                            *left -= 1;
+                        }
+                        return Ok(Some((member, pager)));
+                    }
+                    let Some(parts) = pager.next.take() else {
+                        return Ok(None);
+                    };
+                    let response = expect_success(
+                        pager.client.pipeline.send(parts, &pager.client.hub).await?,
+                    )?;
+                    let page: GroupMemberPage =
+                        serde_json::from_slice(response.body()).map_err(|e| {
+                            Error::new(
+                                ErrorKind::Decode,
+                                "the group member page is not {\"value\": [...]}",
+                            )
+                            .with_source(e)
+                        })?;
+                    pager.buffered.extend(page.value);
+                    pager.next = match page.next_link.filter(|l| !l.is_empty()) {
+                        Some(link) => Some(next_page(&pager.client, &link)?),
+                        None => None,
+                    };
                 }
-                let Some(parts) = pager.next.take() else {
-                    return Ok(None);
-                };
-                let response =
-                    expect_success(pager.client.pipeline.send(parts, &pager.client.hub).await?)?;
-                let page: GroupMemberPage =
-                    serde_json::from_slice(response.body()).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Decode,
-                            "the group member page is not {\"value\": [...]}",
-                        )
-                        .with_source(e)
-                    })?;
-                pager.buffered.extend(page.value);
-                pager.next = match page.next_link.filter(|l| !l.is_empty()) {
-                    Some(link) => Some(next_page(&pager.client, &link)?),
-                    None => None,
-                };
-            }
-        }))
+            },
+        ))))
     }
 }
 

@@ -1,0 +1,63 @@
+//! Groups and permissions: add and remove users and connections, grant and check permissions,
+//! and move connections between groups with an OData filter.
+//!
+//! ```text
+//! WEBPUBSUB_CONNECTION_STRING=... cargo run -p examples --example groups_and_permissions [connection-id]
+//! ```
+
+#![allow(clippy::print_stdout)] // an example reports on stdout
+
+use webpubsub::{Filter, Message, Permission, PermissionOptions, WebPubSubServiceClient};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let Some(connection_string) = examples::connection_string("groups_and_permissions") else {
+        return Ok(());
+    };
+    let client = WebPubSubServiceClient::from_connection_string(&connection_string, "chat")?;
+    let room = client.group("room-1");
+
+    // Users: every connection of the user, now and later, joins the group.
+    room.add_user("alice").await?;
+    println!("room-1 has connections: {}", room.exists().await?);
+
+    // Connections by filter: everyone whose user id starts with "listener-" joins "news".
+    let listeners = Filter::starts_with(Filter::user_id(), "listener-");
+    client
+        .add_connections_to_groups(&["news"], &listeners.to_string())
+        .await?;
+    client
+        .send_to_group("news", Message::text("breaking"), None)
+        .await?;
+
+    // One connection: join, permission to publish to the group, check, revoke.
+    if let Some(connection_id) = std::env::args().nth(1) {
+        match room.add_connection(&connection_id).await {
+            Err(e) if e.is_not_found() => println!("connection {connection_id} is not connected"),
+            other => other?,
+        }
+        let target = || {
+            Some(PermissionOptions {
+                target_name: Some("room-1".into()),
+            })
+        };
+        client
+            .grant_permission(Permission::SendToGroup, &connection_id, target())
+            .await?;
+        println!(
+            "may send to room-1: {}",
+            client
+                .has_permission(Permission::SendToGroup, &connection_id, target())
+                .await?
+        );
+        client
+            .revoke_permission(Permission::SendToGroup, &connection_id, target())
+            .await?;
+    }
+
+    room.remove_user("alice").await?;
+    client
+        .remove_connections_from_groups(&["news"], &listeners.to_string())
+        .await?;
+    Ok(())
+}
