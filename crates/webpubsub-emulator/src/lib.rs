@@ -1,0 +1,191 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod rest;
+mod server;
+mod state;
+mod tokens;
+mod websocket;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use webpubsub_auth::AccessKey;
+
+use crate::rest::RestContext;
+use crate::server::Server;
+use crate::state::State;
+use crate::tokens::Verifier;
+use crate::websocket::ClientContext;
+
+/// A local Web PubSub service. Start one with [`Emulator::builder`].
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Settings for a new emulator: `127.0.0.1`, a free port, the development key, strict audiences.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            host: "127.0.0.1".into(),
+            port: 0,
+            access_key: AccessKey::DEVELOPMENT.into(),
+            loose: false,
+        }
+    }
+}
+
+/// How to start an [`Emulator`].
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use webpubsub_emulator::Emulator;
+///
+/// let emulator = Emulator::builder().start().await?;
+/// println!("connection string: {}", emulator.connection_string());
+/// emulator.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EmulatorBuilder {
+    host: String,
+    port: u16,
+    access_key: String,
+    loose: bool,
+}
+
+impl fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("loose", &self.loose)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorBuilder {
+    /// The address to listen on. Default `127.0.0.1`.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The port; `0` picks a free one. Default `0`.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The access key tokens must be signed with. Default [`AccessKey::DEVELOPMENT`].
+    pub fn access_key(mut self, key: impl Into<String>) -> Self {
+        self.access_key = key.into();
+        self
+    }
+
+    /// Check token audiences on their path only (scheme and host ignored), for clients that
+    /// reach the emulator under another name than the one tokens were minted for.
+    pub fn loose(mut self, loose: bool) -> Self {
+        self.loose = loose;
+        self
+    }
+
+    /// Binds and starts serving in the background.
+    ///
+    /// # Errors
+    /// The I/O error when the address cannot be bound, or the key is empty.
+    pub async fn start(self) -> std::io::Result<EmulatorHandle> {
+        if self.access_key.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the access key must not be empty",
+            ));
+        }
+        let listener = TcpListener::bind((self.host.as_str(), self.port)).await?;
+        let addr = listener.local_addr()?;
+        let key = AccessKey::new(self.access_key);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state = Arc::new(State::default());
+        let verifier = Verifier::new(vec![key.clone()], self.loose);
+        let server = Arc::new(Server {
+            rest: RestContext {
+                state: state.clone(),
+                verifier: verifier.clone(),
+                key: key.clone(),
+            },
+            clients: Arc::new(ClientContext {
+                state: state.clone(),
+                verifier,
+                shutdown: shutdown_rx.clone(),
+            }),
+        });
+        let task = tokio::spawn(server::serve(listener, server, shutdown_rx));
+        Ok(EmulatorHandle {
+            addr,
+            key,
+            state,
+            shutdown: shutdown_tx,
+            task,
+        })
+    }
+}
+
+/// A running emulator. Dropping it leaves it running until the runtime ends; call
+/// [`EmulatorHandle::shutdown`] to stop it cleanly.
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    key: AccessKey,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("endpoint", &self.endpoint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint, e.g. `http://127.0.0.1:8080` (a wildcard listen address shows as
+    /// `localhost`).
+    pub fn endpoint(&self) -> String {
+        let host = if self.addr.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            self.addr.ip().to_string()
+        };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        format!("http://{host}:{}", self.addr.port())
+    }
+
+    /// The connection string to give the service SDKs.
+    pub fn connection_string(&self) -> String {
+        format!(
+            "Endpoint={};AccessKey={};Version=1.0;",
+            self.endpoint(),
+            self.key.expose()
+        )
+    }
+
+    /// Closes every client (code 1001) and stops serving.
+    pub async fn shutdown(self) {
+        self.state.close_everything();
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,117 @@
+//! The HTTP server: accepts connections, routes `/api/...` to REST and `/client/...` to WebSocket.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use webpubsub_protocol::{parse_query, percent_decode, MAX_MESSAGE_BYTES};
+
+use crate::rest::{self, error, Reply, RestContext, RestRequest};
+use crate::websocket::{self, ClientContext};
+
+pub(crate) struct Server {
+    pub(crate) rest: RestContext,
+    pub(crate) clients: Arc<ClientContext>,
+}
+
+/// Serves until `shutdown` turns true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    server: Arc<Server>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                let local = stream.local_addr().ok();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let server = server.clone();
+                        async move { Ok::<_, Infallible>(route(&server, request, local).await) }
+                    });
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades();
+                    if let Err(e) = connection.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn route(server: &Server, request: Request<Incoming>, local: Option<SocketAddr>) -> Reply {
+    let host = request
+        .headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| local.map(|a| a.to_string()))
+        .unwrap_or_default();
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/api/") {
+        let (parts, body) = request.into_parts();
+        // A little over 1 MiB: the message limit itself is checked (413) by the send operations.
+        let body = match Limited::new(body, MAX_MESSAGE_BYTES + 64 * 1024)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return error(
+                    413,
+                    "Error.PayloadTooLarge",
+                    "the request body is too large",
+                )
+            }
+        };
+        let request = RestRequest {
+            method: &parts.method,
+            host: &host,
+            path: &path,
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body,
+        };
+        return rest::handle(&server.rest, request);
+    }
+    if let Some(rest) = path.strip_prefix("/client") {
+        // `/client/hubs/{hub}` or `/client/?hub={hub}`.
+        let hub = match rest
+            .trim_start_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["hubs", hub] => percent_decode(hub, false),
+            [""] | [] => parse_query(request.uri().query().unwrap_or(""))
+                .into_iter()
+                .find(|(k, _)| k == "hub")
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        return match hub {
+            Some(hub) if webpubsub_protocol::validate_hub(&hub).is_ok() => {
+                websocket::upgrade(server.clients.clone(), request, &host, hub)
+            }
+            _ => error(404, "Error.NotFound", "expected /client/hubs/{hub}"),
+        };
+    }
+    error(
+        404,
+        "Error.NotFound",
+        "the emulator serves /api/... and /client/hubs/{hub}",
+    )
+}

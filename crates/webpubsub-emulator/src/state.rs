@@ -1,0 +1,608 @@
+//! Hubs, connections, groups, users and permissions, and message delivery.
+//!
+//! One mutex guards everything; no lock is held across an `.await`. Delivery never waits on a
+//! client: each connection has a bounded outbound queue, and a client whose queue is full is
+//! closed (`1008 SlowClient`) instead of slowing everyone else down.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::Value;
+use tokio::sync::{mpsc, Notify};
+use webpubsub_protocol::{
+    ConnectionInfo, ContentType, DataType, Filter, MessageSource, Permission, ServerMessage,
+};
+
+/// Frames queued for one connection before it counts as slow.
+pub(crate) const OUTBOUND_QUEUE: usize = 4096;
+
+/// How a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientKind {
+    /// No subprotocol: frames are the payloads.
+    Raw,
+    /// `json.webpubsub.azure.v1`.
+    Json,
+    /// `json.reliable.webpubsub.azure.v1`: data messages carry sequence ids.
+    JsonReliable,
+}
+
+/// What the connection task writes to the socket.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Text(String),
+    Binary(Vec<u8>),
+    /// Send `disconnected` (JSON kinds) and close with this code and reason.
+    Close {
+        code: u16,
+        reason: String,
+    },
+}
+
+/// A message body with its content type, as REST sends carry it.
+#[derive(Debug, Clone)]
+pub(crate) struct Payload {
+    pub(crate) content_type: ContentType,
+    pub(crate) body: bytes::Bytes,
+}
+
+impl Payload {
+    /// `dataType` and `data` of a JSON-subprotocol frame.
+    fn frame_data(&self) -> (DataType, Value) {
+        match self.content_type {
+            ContentType::Json => (
+                DataType::Json,
+                serde_json::from_slice(&self.body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into())),
+            ),
+            ContentType::Text => (
+                DataType::Text,
+                Value::String(String::from_utf8_lossy(&self.body).into_owned()),
+            ),
+            ContentType::Binary => (DataType::Binary, Value::String(STANDARD.encode(&self.body))),
+        }
+    }
+}
+
+pub(crate) struct Connection {
+    pub(crate) id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) kind: ClientKind,
+    pub(crate) roles: Vec<String>,
+    pub(crate) groups: BTreeSet<String>,
+    granted: HashSet<(Permission, Option<String>)>,
+    sequence: u64,
+    /// Ack ids that already succeeded (answered `Duplicate` when repeated).
+    pub(crate) acked: HashSet<u64>,
+    outbound: mpsc::Sender<Outbound>,
+    pub(crate) kill: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Hub {
+    connections: BTreeMap<String, Connection>,
+    groups: HashMap<String, BTreeSet<String>>,
+    users: HashMap<String, BTreeSet<String>>,
+    /// Groups a user was added to by REST: connections of that user join them, now and later.
+    user_groups: HashMap<String, BTreeSet<String>>,
+}
+
+/// Everything the emulator knows.
+#[derive(Default)]
+pub(crate) struct State {
+    hubs: Mutex<HashMap<String, Hub>>,
+    next_id: AtomicU64,
+}
+
+/// A new connection's settings.
+pub(crate) struct NewConnection {
+    pub(crate) user_id: Option<String>,
+    pub(crate) kind: ClientKind,
+    pub(crate) roles: Vec<String>,
+    pub(crate) groups: Vec<String>,
+}
+
+fn key(hub: &str) -> String {
+    hub.to_ascii_lowercase()
+}
+
+/// Whether `roles` (or a REST grant) allow `permission` on `group`.
+fn allowed(connection: &Connection, permission: Permission, group: &str) -> bool {
+    let (exact, wildcard) = match permission {
+        Permission::JoinLeaveGroup => ("webpubsub.joinLeaveGroup", "webpubsub.joinLeaveGroups."),
+        Permission::SendToGroup => ("webpubsub.sendToGroup", "webpubsub.sendToGroups."),
+    };
+    connection.granted.contains(&(permission, None))
+        || connection
+            .granted
+            .contains(&(permission, Some(group.to_owned())))
+        || connection.roles.iter().any(|role| {
+            role == exact
+                || role.strip_prefix(exact).and_then(|r| r.strip_prefix('.')) == Some(group)
+                || role
+                    .strip_prefix(wildcard)
+                    .is_some_and(|pattern| wildcard_match(pattern, group))
+        })
+}
+
+/// The wildcard group-role patterns: `?` one character but `.`, `*` any run without `.`, `**`
+/// anything, `\` escapes.
+fn wildcard_match(pattern: &str, group: &str) -> bool {
+    fn go(p: &[char], g: &[char]) -> bool {
+        match p {
+            [] => g.is_empty(),
+            ['*', '*', rest @ ..] => (0..=g.len()).any(|i| go(rest, &g[i..])),
+            ['*', rest @ ..] => (0..=g.len())
+                .take_while(|&i| i == 0 || g[i - 1] != '.')
+                .any(|i| go(rest, &g[i..])),
+            ['?', rest @ ..] => matches!(g.first(), Some(c) if *c != '.') && go(rest, &g[1..]),
+            ['\\', c, rest @ ..] => g.first() == Some(c) && go(rest, &g[1..]),
+            [c, rest @ ..] => g.first() == Some(c) && go(rest, &g[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let g: Vec<char> = group.chars().collect();
+    p.iter().filter(|c| **c == '*').count() <= 5 && go(&p, &g)
+}
+
+/// Sends `frame` without waiting; a full queue marks the client slow and closes it.
+fn push(connection: &Connection, frame: Outbound) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = connection.outbound.try_send(frame) {
+        tracing::warn!(connection = %connection.id, "outbound queue full: closing the slow client");
+        connection.kill.notify_one();
+    }
+}
+
+impl State {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Hub>> {
+        self.hubs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A fresh connection id.
+    pub(crate) fn connection_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        format!("{:012x}{:08x}", nanos & 0xffff_ffff_ffff, n)
+    }
+
+    /// Registers a connection; returns its outbound queue and kill switch.
+    pub(crate) fn connect(
+        &self,
+        hub: &str,
+        id: &str,
+        new: NewConnection,
+    ) -> (mpsc::Receiver<Outbound>, Arc<Notify>) {
+        let (sender, receiver) = mpsc::channel(OUTBOUND_QUEUE);
+        let kill = Arc::new(Notify::new());
+        let mut hubs = self.lock();
+        let hub = hubs.entry(key(hub)).or_default();
+        let mut groups: BTreeSet<String> = new.groups.into_iter().collect();
+        if let Some(user) = &new.user_id {
+            hub.users
+                .entry(user.clone())
+                .or_default()
+                .insert(id.to_owned());
+            if let Some(user_groups) = hub.user_groups.get(user) {
+                groups.extend(user_groups.iter().cloned());
+            }
+        }
+        for group in &groups {
+            hub.groups
+                .entry(group.clone())
+                .or_default()
+                .insert(id.to_owned());
+        }
+        hub.connections.insert(
+            id.to_owned(),
+            Connection {
+                id: id.to_owned(),
+                user_id: new.user_id,
+                kind: new.kind,
+                roles: new.roles,
+                groups,
+                granted: HashSet::new(),
+                sequence: 0,
+                acked: HashSet::new(),
+                outbound: sender,
+                kill: kill.clone(),
+            },
+        );
+        (receiver, kill)
+    }
+
+    /// Forgets a connection.
+    pub(crate) fn disconnect(&self, hub: &str, id: &str) {
+        let mut hubs = self.lock();
+        let Some(hub) = hubs.get_mut(&key(hub)) else {
+            return;
+        };
+        let Some(connection) = hub.connections.remove(id) else {
+            return;
+        };
+        for group in &connection.groups {
+            if let Some(members) = hub.groups.get_mut(group) {
+                members.remove(id);
+                if members.is_empty() {
+                    hub.groups.remove(group);
+                }
+            }
+        }
+        if let Some(user) = &connection.user_id {
+            if let Some(ids) = hub.users.get_mut(user) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    hub.users.remove(user);
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on a connection.
+    pub(crate) fn with_connection<T>(
+        &self,
+        hub: &str,
+        id: &str,
+        f: impl FnOnce(&mut Connection) -> T,
+    ) -> Option<T> {
+        let mut hubs = self.lock();
+        hubs.get_mut(&key(hub))?.connections.get_mut(id).map(f)
+    }
+
+    pub(crate) fn connection_exists(&self, hub: &str, id: &str) -> bool {
+        self.lock()
+            .get(&key(hub))
+            .is_some_and(|h| h.connections.contains_key(id))
+    }
+
+    pub(crate) fn group_exists(&self, hub: &str, group: &str) -> bool {
+        self.lock()
+            .get(&key(hub))
+            .is_some_and(|h| h.groups.get(group).is_some_and(|m| !m.is_empty()))
+    }
+
+    pub(crate) fn user_exists(&self, hub: &str, user: &str) -> bool {
+        self.lock()
+            .get(&key(hub))
+            .is_some_and(|h| h.users.get(user).is_some_and(|m| !m.is_empty()))
+    }
+
+    /// Adds a connection to a group; `false` when the connection does not exist.
+    pub(crate) fn join(&self, hub: &str, id: &str, group: &str) -> bool {
+        let mut hubs = self.lock();
+        let Some(hub) = hubs.get_mut(&key(hub)) else {
+            return false;
+        };
+        let Some(connection) = hub.connections.get_mut(id) else {
+            return false;
+        };
+        connection.groups.insert(group.to_owned());
+        hub.groups
+            .entry(group.to_owned())
+            .or_default()
+            .insert(id.to_owned());
+        true
+    }
+
+    /// Removes a connection from a group (or all groups with `None`).
+    pub(crate) fn leave(&self, hub: &str, id: &str, group: Option<&str>) {
+        let mut hubs = self.lock();
+        let Some(hub) = hubs.get_mut(&key(hub)) else {
+            return;
+        };
+        let Some(connection) = hub.connections.get_mut(id) else {
+            return;
+        };
+        let groups: Vec<String> = match group {
+            Some(g) => vec![g.to_owned()],
+            None => connection.groups.iter().cloned().collect(),
+        };
+        for group in groups {
+            connection.groups.remove(&group);
+            if let Some(members) = hub.groups.get_mut(&group) {
+                members.remove(id);
+                if members.is_empty() {
+                    hub.groups.remove(&group);
+                }
+            }
+        }
+    }
+
+    /// Adds (or removes, or removes from all with `group: None`) a user's connections, now and later.
+    pub(crate) fn user_group(&self, hub_name: &str, user: &str, group: Option<&str>, add: bool) {
+        let ids: Vec<String> = {
+            let mut hubs = self.lock();
+            let hub = hubs.entry(key(hub_name)).or_default();
+            match (group, add) {
+                (Some(g), true) => {
+                    hub.user_groups
+                        .entry(user.to_owned())
+                        .or_default()
+                        .insert(g.to_owned());
+                }
+                (Some(g), false) => {
+                    if let Some(set) = hub.user_groups.get_mut(user) {
+                        set.remove(g);
+                    }
+                }
+                (None, _) => {
+                    hub.user_groups.remove(user);
+                }
+            }
+            hub.users
+                .get(user)
+                .map(|ids| ids.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        for id in ids {
+            match (group, add) {
+                (Some(g), true) => {
+                    self.join(hub_name, &id, g);
+                }
+                (g, _) => self.leave(hub_name, &id, g),
+            }
+        }
+    }
+
+    pub(crate) fn grant(
+        &self,
+        hub: &str,
+        id: &str,
+        permission: Permission,
+        target: Option<String>,
+        grant: bool,
+    ) -> bool {
+        self.with_connection(hub, id, |c| {
+            if grant {
+                c.granted.insert((permission, target));
+            } else if target.is_none() {
+                c.granted.retain(|(p, _)| *p != permission);
+                c.roles.retain(|role| !role_is_for(role, permission));
+            } else {
+                c.granted.remove(&(permission, target));
+            }
+        })
+        .is_some()
+    }
+
+    pub(crate) fn has_permission(
+        &self,
+        hub: &str,
+        id: &str,
+        permission: Permission,
+        target: Option<&str>,
+    ) -> Option<bool> {
+        self.with_connection(hub, id, |c| match target {
+            Some(group) => allowed(c, permission, group),
+            None => {
+                c.granted.contains(&(permission, None))
+                    || c.roles.iter().any(|r| r == role_name(permission))
+            }
+        })
+    }
+
+    pub(crate) fn may(&self, hub: &str, id: &str, permission: Permission, group: &str) -> bool {
+        self.with_connection(hub, id, |c| allowed(c, permission, group))
+            .unwrap_or(false)
+    }
+
+    /// Connection ids matching a selection.
+    pub(crate) fn select(
+        &self,
+        hub: &str,
+        scope: &Scope<'_>,
+        excluded: &[String],
+        filter: Option<&Filter>,
+    ) -> Vec<String> {
+        let hubs = self.lock();
+        let Some(hub) = hubs.get(&key(hub)) else {
+            return Vec::new();
+        };
+        let candidates: Vec<&String> = match scope {
+            Scope::All => hub.connections.keys().collect(),
+            Scope::Group(g) => hub
+                .groups
+                .get(*g)
+                .map(|m| m.iter().collect())
+                .unwrap_or_default(),
+            Scope::User(u) => hub
+                .users
+                .get(*u)
+                .map(|m| m.iter().collect())
+                .unwrap_or_default(),
+            Scope::Connection(id) => hub
+                .connections
+                .get_key_value(*id)
+                .map(|(k, _)| vec![k])
+                .unwrap_or_default(),
+        };
+        candidates
+            .into_iter()
+            .filter(|id| !excluded.contains(id))
+            .filter(|id| match (filter, hub.connections.get(*id)) {
+                (None, _) => true,
+                (Some(f), Some(c)) => {
+                    let groups: Vec<String> = c.groups.iter().cloned().collect();
+                    let info = ConnectionInfo {
+                        connection_id: &c.id,
+                        user_id: c.user_id.as_deref(),
+                        groups: &groups,
+                    };
+                    f.matches(&info).unwrap_or(false)
+                }
+                (Some(_), None) => false,
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The members of a group, sorted by connection id, from `after` on.
+    pub(crate) fn members(&self, hub: &str, group: &str) -> Vec<(String, Option<String>)> {
+        let hubs = self.lock();
+        let Some(hub) = hubs.get(&key(hub)) else {
+            return Vec::new();
+        };
+        hub.groups
+            .get(group)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| {
+                        hub.connections
+                            .get(id)
+                            .map(|c| (id.clone(), c.user_id.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Delivers a payload to connections, each in its own format.
+    pub(crate) fn deliver(
+        &self,
+        hub: &str,
+        ids: &[String],
+        source: &MessageSource,
+        payload: &Payload,
+        skip: Option<&str>,
+    ) {
+        let mut hubs = self.lock();
+        let Some(hub) = hubs.get_mut(&key(hub)) else {
+            return;
+        };
+        let (data_type, data) = payload.frame_data();
+        let mut json_frame: Option<String> = None;
+        for id in ids {
+            if Some(id.as_str()) == skip {
+                continue;
+            }
+            let Some(connection) = hub.connections.get_mut(id) else {
+                continue;
+            };
+            let frame = match connection.kind {
+                ClientKind::Raw => match payload.content_type {
+                    ContentType::Binary => Outbound::Binary(payload.body.to_vec()),
+                    _ => Outbound::Text(String::from_utf8_lossy(&payload.body).into_owned()),
+                },
+                ClientKind::Json => {
+                    let text = json_frame.get_or_insert_with(|| {
+                        message_frame(source, data_type, data.clone(), None)
+                    });
+                    Outbound::Text(text.clone())
+                }
+                ClientKind::JsonReliable => {
+                    connection.sequence += 1;
+                    Outbound::Text(message_frame(
+                        source,
+                        data_type,
+                        data.clone(),
+                        Some(connection.sequence),
+                    ))
+                }
+            };
+            push(connection, frame);
+        }
+    }
+
+    /// Closes connections (after `disconnected` for JSON kinds).
+    pub(crate) fn close(&self, hub: &str, ids: &[String], reason: &str) {
+        let hubs = self.lock();
+        let Some(hub) = hubs.get(&key(hub)) else {
+            return;
+        };
+        for id in ids {
+            if let Some(c) = hub.connections.get(id) {
+                // Reliable clients would try to recover a 1000 close; 1008 tells them not to.
+                let code = if c.kind == ClientKind::JsonReliable {
+                    1008
+                } else {
+                    1000
+                };
+                push(
+                    c,
+                    Outbound::Close {
+                        code,
+                        reason: reason.to_owned(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Every connection of every hub, for shutdown.
+    pub(crate) fn close_everything(&self) {
+        let hubs = self.lock();
+        for hub in hubs.values() {
+            for c in hub.connections.values() {
+                push(
+                    c,
+                    Outbound::Close {
+                        code: 1001,
+                        reason: "ServiceShutdown".into(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Which connections a REST operation addresses.
+pub(crate) enum Scope<'a> {
+    All,
+    Group(&'a str),
+    User(&'a str),
+    Connection(&'a str),
+}
+
+fn role_name(permission: Permission) -> &'static str {
+    match permission {
+        Permission::JoinLeaveGroup => "webpubsub.joinLeaveGroup",
+        Permission::SendToGroup => "webpubsub.sendToGroup",
+    }
+}
+
+fn role_is_for(role: &str, permission: Permission) -> bool {
+    role.starts_with(role_name(permission))
+}
+
+/// A `type: message` frame.
+pub(crate) fn message_frame(
+    source: &MessageSource,
+    data_type: DataType,
+    data: Value,
+    sequence_id: Option<u64>,
+) -> String {
+    serde_json::to_string(&ServerMessage::Message {
+        source: source.clone(),
+        data_type,
+        data,
+        sequence_id,
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_roles() {
+        assert!(wildcard_match("chat.*", "chat.room1"));
+        assert!(!wildcard_match("chat.*", "chat.room1.sub"));
+        assert!(wildcard_match("chat.**", "chat.room1.sub"));
+        assert!(wildcard_match("room?", "room1"));
+        assert!(!wildcard_match("room?", "room."));
+        assert!(wildcard_match("a\\*b", "a*b"));
+        assert!(!wildcard_match("a\\*b", "axb"));
+        assert!(
+            !wildcard_match("*.*.*.*.*.*", "a.b.c.d.e.f"),
+            "at most five *"
+        );
+    }
+}
