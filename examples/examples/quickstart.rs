@@ -1,29 +1,48 @@
-//! Quickstart: a client access URL, then a broadcast of JSON, text and binary, a group message and
-//! a user message.
+//! Quickstart: mint a client URL, connect a WebSocket client with it, then broadcast JSON, text
+//! and binary, and send to a group and a user; the client prints what arrives.
 //!
 //! ```text
+//! cargo run -p examples --example quickstart
 //! WEBPUBSUB_CONNECTION_STRING="Endpoint=https://<name>.webpubsub.azure.com;AccessKey=<key>;Version=1.0;" \
 //!     cargo run -p examples --example quickstart
 //! ```
 //!
-//! Without `WEBPUBSUB_CONNECTION_STRING` it mints the client URL for the local development
-//! endpoint and skips the service calls (the embedded emulator is not part of the workspace yet).
+//! Without `WEBPUBSUB_CONNECTION_STRING` it starts the embedded emulator on a free local port.
 
 #![allow(clippy::print_stdout)] // an example reports on stdout
 
-use webpubsub::{AccessKey, ClientAccessTokenOptions, Message, Role, WebPubSubServiceClient};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use webpubsub::{ClientAccessTokenOptions, Message, Role, WebPubSubServiceClient};
+use webpubsub_emulator::Emulator;
 
 const HUB: &str = "quickstart";
 
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text frame, within 10 seconds.
+async fn next(socket: &mut Socket) -> Result<String, String> {
+    match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+        Ok(Some(Ok(Frame::Text(text)))) => Ok(text.to_string()),
+        other => Err(format!("no message: {other:?}")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let configured = examples::connection_string("quickstart");
-    let connection_string = configured.clone().unwrap_or_else(|| {
-        format!(
-            "Endpoint=http://localhost:8080;AccessKey={};Version=1.0;",
-            AccessKey::DEVELOPMENT
-        )
-    });
+    // A real service when configured, the embedded emulator otherwise.
+    let (connection_string, emulator) = match std::env::var("WEBPUBSUB_CONNECTION_STRING") {
+        Ok(cs) if !cs.trim().is_empty() => (cs, None),
+        _ => {
+            let emulator = Emulator::builder().start().await?;
+            println!("started the embedded emulator at {}", emulator.endpoint());
+            (emulator.connection_string(), Some(emulator))
+        }
+    };
     let client = WebPubSubServiceClient::from_connection_string(&connection_string, HUB)?;
 
     // 1. What a browser or device needs to connect: a URL with a signed token.
@@ -38,13 +57,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         }))
         .await?;
-    println!("client URL for alice: {}", token.url);
+    println!("client URL for alice: {}?access_token=...", token.base_url);
 
-    if configured.is_none() {
-        return Ok(());
-    }
+    // 2. Connect a WebSocket client with the JSON subprotocol.
+    let mut request = token.url.as_str().into_client_request()?;
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "json.webpubsub.azure.v1".parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    println!("alice got: {}", next(&mut socket).await?);
 
-    // 2. Broadcast in the three content types; a string sent as JSON stays a JSON string.
+    // 3. Broadcast in the three content types; a string sent as JSON stays a JSON string.
     client
         .send_to_all(
             Message::json(&serde_json::json!({"kind": "greeting", "text": "hello"}))?,
@@ -57,8 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client
         .send_to_all(Message::binary(vec![0xde, 0xad, 0xbe, 0xef]), None)
         .await?;
-
-    // 3. A group and a user.
+    // 4. A group (alice joined "lobby" through her token) and a user.
     client
         .group("lobby")
         .send(Message::text("hello, lobby"), None)
@@ -66,6 +88,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client
         .send_to_user("alice", Message::text("hello, alice"), None)
         .await?;
-    println!("sent: 3 broadcasts, 1 group message, 1 user message");
+    for _ in 0..5 {
+        println!("alice got: {}", next(&mut socket).await?);
+    }
+
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
     Ok(())
 }

@@ -10,7 +10,10 @@ use std::process::Command;
 use crate::{root, run, Result};
 
 /// Pinned Python packages: the baseline SDKs our users run.
-const PYTHON_PACKAGES: &[&str] = &["azure-messaging-webpubsubservice==1.3.0"];
+const PYTHON_PACKAGES: &[&str] = &[
+    "azure-messaging-webpubsubservice==1.3.0",
+    "azure-messaging-webpubsubclient==1.1.0",
+];
 
 /// What the test run needs to find the interop tools.
 #[derive(Debug)]

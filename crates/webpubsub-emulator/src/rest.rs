@@ -52,8 +52,29 @@ pub(crate) fn error(code: u16, error_code: &str, message: impl Into<String>) -> 
     response
 }
 
-fn bad_request(message: impl Into<String>) -> Reply {
-    error(400, "Error.BadRequest", message)
+/// A failed REST call, turned into the service's error reply at the edge.
+pub(crate) struct RestError {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+impl RestError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn into_reply(self) -> Reply {
+        error(self.status, self.code, self.message)
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> RestError {
+    RestError::new(400, "Error.BadRequest", message)
 }
 
 fn json_reply(value: serde_json::Value) -> Reply {
@@ -94,7 +115,7 @@ impl Query {
             .collect()
     }
 
-    fn number(&self, key: &str) -> Result<Option<u64>, Reply> {
+    fn number(&self, key: &str) -> Result<Option<u64>, RestError> {
         match self.one(key) {
             None => Ok(None),
             Some(v) => v
@@ -136,13 +157,11 @@ pub(crate) fn handle(ctx: &RestContext, request: RestRequest<'_>) -> Reply {
         .map(|s| percent_decode(s, false))
         .collect();
     let Some(segments) = segments else {
-        return bad_request("the path is not valid percent-encoded UTF-8");
+        return bad_request("the path is not valid percent-encoded UTF-8").into_reply();
     };
     let query = Query(parse_query(request.query.unwrap_or("")));
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    match route(ctx, &request, &segments, &query) {
-        Ok(reply) | Err(reply) => reply,
-    }
+    route(ctx, &request, &segments, &query).unwrap_or_else(RestError::into_reply)
 }
 
 fn route(
@@ -150,14 +169,14 @@ fn route(
     request: &RestRequest<'_>,
     segments: &[&str],
     query: &Query,
-) -> Result<Reply, Reply> {
+) -> Result<Reply, RestError> {
     let method = request.method;
     let (hub, rest) = match segments {
         ["api", "health"] if method == Method::HEAD || method == Method::GET => {
             return Ok(status(200))
         }
         ["api", "hubs", hub, rest @ ..] => (*hub, rest),
-        _ => return Err(error(404, "Error.NotFound", "no such operation")),
+        _ => return Err(RestError::new(404, "Error.NotFound", "no such operation")),
     };
     validate_hub(hub).map_err(|e| bad_request(e.to_string()))?;
     let state = &ctx.state;
@@ -245,7 +264,7 @@ fn route(
             list(state, request.host, hub, group, query)
         }
         ("POST", [":generateToken"]) => generate_token(ctx, request.host, hub, query),
-        _ => Err(error(
+        _ => Err(RestError::new(
             404,
             "Error.NotFound",
             format!("no operation {m} {}", request.path),
@@ -257,23 +276,23 @@ fn exists(yes: bool) -> Reply {
     status(if yes { 200 } else { 404 })
 }
 
-fn not_existed(id: &str) -> Reply {
-    error(
+fn not_existed(id: &str) -> RestError {
+    RestError::new(
         404,
         "Error.Connection.NotExisted",
         format!("Connection `{id}` is not found."),
     )
 }
 
-fn check_group(group: &str) -> Result<(), Reply> {
+fn check_group(group: &str) -> Result<(), RestError> {
     validate_group(group).map_err(|e| bad_request(e.to_string()))
 }
 
-fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, Reply> {
+fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, RestError> {
     match text {
         None => Ok(None),
         Some(text) => Filter::parse(text).map(Some).map_err(|e| {
-            error(
+            RestError::new(
                 400,
                 "Error.BadRequest",
                 format!("Invalid syntax for '{text}': {e}"),
@@ -289,7 +308,7 @@ fn send(
     hub: &str,
     scope: Scope<'_>,
     excluded: &[String],
-) -> Result<Reply, Reply> {
+) -> Result<Reply, RestError> {
     if let Some(ttl) = query.number("messageTtlSeconds")? {
         let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
         validate_message_ttl(ttl).map_err(|e| bad_request(e.to_string()))?;
@@ -301,14 +320,14 @@ fn send(
         .and_then(|v| v.to_str().ok())
         .and_then(ContentType::from_header)
         .ok_or_else(|| {
-            error(
+            RestError::new(
                 415,
                 "Error.UnsupportedMediaType",
                 "Content-Type must be application/json, text/plain or application/octet-stream",
             )
         })?;
     if request.body.len() > MAX_MESSAGE_BYTES {
-        return Err(error(
+        return Err(RestError::new(
             413,
             "Error.PayloadTooLarge",
             "the message is larger than 1 MiB",
@@ -341,13 +360,13 @@ fn close(
     scope: Scope<'_>,
     excluded: &[String],
     reason: &str,
-) -> Result<Reply, Reply> {
+) -> Result<Reply, RestError> {
     let ids = state.select(hub, &scope, excluded, None);
     state.close(hub, &ids, reason);
     Ok(status(204))
 }
 
-fn groups_by_filter(state: &State, hub: &str, body: &Bytes, add: bool) -> Result<Reply, Reply> {
+fn groups_by_filter(state: &State, hub: &str, body: &Bytes, add: bool) -> Result<Reply, RestError> {
     let body: GroupsFilterBody =
         serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid body: {e}")))?;
     if body.groups.is_empty() {
@@ -369,7 +388,13 @@ fn groups_by_filter(state: &State, hub: &str, body: &Bytes, add: bool) -> Result
     Ok(status(200))
 }
 
-fn list(state: &State, host: &str, hub: &str, group: &str, query: &Query) -> Result<Reply, Reply> {
+fn list(
+    state: &State,
+    host: &str,
+    hub: &str,
+    group: &str,
+    query: &Query,
+) -> Result<Reply, RestError> {
     let page_size = query.number("maxpagesize")?.unwrap_or(100);
     if !(1..=200).contains(&page_size) {
         return Err(bad_request("`maxpagesize` must be from 1 to 200"));
@@ -409,7 +434,12 @@ fn list(state: &State, host: &str, hub: &str, group: &str, query: &Query) -> Res
     Ok(json_reply(body))
 }
 
-fn generate_token(ctx: &RestContext, host: &str, hub: &str, query: &Query) -> Result<Reply, Reply> {
+fn generate_token(
+    ctx: &RestContext,
+    host: &str,
+    hub: &str,
+    query: &Query,
+) -> Result<Reply, RestError> {
     let minutes = query.number("minutesToExpire")?.unwrap_or(60);
     if minutes < 1 {
         return Err(bad_request("`minutesToExpire` must be at least 1"));

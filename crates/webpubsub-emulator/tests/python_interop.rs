@@ -1,0 +1,166 @@
+//! The official Python packages against the emulator: the service SDK
+//! (`azure-messaging-webpubsubservice` 1.3.0) performs its operations, and the WebSocket client
+//! (`azure-messaging-webpubsubclient` 1.1.0, reliable JSON protocol) connects with a token from the
+//! Python SDK and one from ours, joins a group, sends, and receives what REST sent.
+//!
+//! The interpreter is `$WEBPUBSUB_TEST_PYTHON` (set by `cargo xtask test`) or `python3`; without
+//! the packages the test is skipped with a printed reason, unless `WEBPUBSUB_REQUIRE_INTEROP=1`.
+
+use std::io::Write as _;
+use std::process::Command;
+
+use serde_json::Value;
+use webpubsub::{ClientAccessTokenOptions, Role, WebPubSubServiceClient};
+use webpubsub_emulator::Emulator;
+
+const SCRIPT: &str = r#"
+import json, sys, threading, time
+from azure.messaging.webpubsubservice import WebPubSubServiceClient
+from azure.messaging.webpubsubclient import WebPubSubClient
+from azure.messaging.webpubsubclient.models import CallbackType, WebPubSubDataType
+
+cs, rust_url = sys.argv[1], sys.argv[2]
+service = WebPubSubServiceClient.from_connection_string(cs, hub="pyhub", retry_total=0)
+python_url = service.get_client_access_token(user_id="py-user", roles=["webpubsub.joinLeaveGroup", "webpubsub.sendToGroup.room"])["url"]
+report = {}
+
+for label, url in [("python_token", python_url), ("rust_token", rust_url)]:
+    received, connected, lock = [], [], threading.Lock()
+    client = WebPubSubClient(url)
+    client.subscribe(CallbackType.CONNECTED, lambda e: connected.append((e.connection_id, e.user_id)))
+    def on_group(e):
+        with lock:
+            received.append({"kind": "group", "group": e.group, "data": e.data, "from": e.from_user_id})
+    def on_server(e):
+        with lock:
+            received.append({"kind": "server", "data": e.data if isinstance(e.data, (str, dict, list)) else e.data.hex()})
+    client.subscribe(CallbackType.GROUP_MESSAGE, on_group)
+    client.subscribe(CallbackType.SERVER_MESSAGE, on_server)
+    client.open()
+    deadline = time.time() + 10
+    while not connected and time.time() < deadline:
+        time.sleep(0.02)
+    connection_id, user_id = connected[0]
+    client.join_group("room")
+    service.send_to_all("rest-text", content_type="text/plain")
+    service.send_to_group("room", {"k": 1})
+    service.send_to_connection(connection_id, b"\x01\x02", content_type="application/octet-stream")
+    client.send_to_group("room", "from-client", WebPubSubDataType.TEXT)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(received) < 4:
+        time.sleep(0.05)
+    ops = {
+        "connection_exists": service.connection_exists(connection_id),
+        "user_exists": service.user_exists(user_id),
+        "group_exists": service.group_exists("room"),
+        "missing_connection": service.connection_exists("nobody"),
+    }
+    service.grant_permission("sendToGroup", connection_id, target_name="other")
+    ops["has_permission"] = service.has_permission("sendToGroup", connection_id, target_name="other")
+    service.revoke_permission("sendToGroup", connection_id, target_name="other")
+    ops["revoked"] = service.has_permission("sendToGroup", connection_id, target_name="other")
+    ops["members"] = [m.connection_id for m in service.list_connections(group="room")]
+    service.remove_connection_from_group("room", connection_id)
+    ops["group_after_remove"] = service.group_exists("room")
+    client.close()
+    report[label] = {"user": user_id, "connection_id": connection_id, "received": received, "ops": ops}
+print(json.dumps(report))
+sys.stdout.flush()
+# The client library leaves a background thread that keeps the interpreter alive for ~30 s after
+# close(); the results are printed, so leave now.
+import os
+os._exit(0)
+"#;
+
+fn python() -> Option<String> {
+    let python = std::env::var("WEBPUBSUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let ok = Command::new(&python)
+        .args([
+            "-c",
+            "import azure.messaging.webpubsubservice, azure.messaging.webpubsubclient",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        !required,
+        "interop required but {python} lacks the Web PubSub packages"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED emulator python interop: {python} lacks the Web PubSub packages"
+    );
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_packages_work_against_the_emulator() {
+    let Some(python) = python() else { return };
+    let emulator = Emulator::builder().start().await.unwrap();
+    let ours =
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "pyhub")
+            .unwrap();
+    let rust_url = ours
+        .get_client_access_token(Some(ClientAccessTokenOptions {
+            user_id: Some("rust-user".into()),
+            roles: vec![Role::join_leave_group(), Role::send_to_group_named("room")],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .url;
+    let cs = emulator.connection_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .args(["-c", SCRIPT, &cs, &rust_url])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (label, user) in [("python_token", "py-user"), ("rust_token", "rust-user")] {
+        let run = &report[label];
+        assert_eq!(run["user"], user, "{label}");
+        let received = run["received"].as_array().unwrap();
+        let has = |expected: Value| received.contains(&expected);
+        assert!(
+            has(serde_json::json!({"kind": "server", "data": "rest-text"})),
+            "{label}: {received:?}"
+        );
+        assert!(
+            has(
+                serde_json::json!({"kind": "group", "group": "room", "data": {"k": 1}, "from": null})
+            ),
+            "{label}: {received:?}"
+        );
+        assert!(
+            has(serde_json::json!({"kind": "server", "data": "0102"})),
+            "{label}: {received:?}"
+        );
+        assert!(
+            has(
+                serde_json::json!({"kind": "group", "group": "room", "data": "from-client", "from": user})
+            ),
+            "{label}: {received:?}"
+        );
+        let ops = &run["ops"];
+        assert_eq!(ops["connection_exists"], true, "{label}");
+        assert_eq!(ops["user_exists"], true);
+        assert_eq!(ops["group_exists"], true);
+        assert_eq!(ops["missing_connection"], false);
+        assert_eq!(ops["has_permission"], true);
+        assert_eq!(ops["revoked"], false);
+        assert_eq!(ops["members"], serde_json::json!([run["connection_id"]]));
+        assert_eq!(ops["group_after_remove"], false);
+    }
+    emulator.shutdown().await;
+}
