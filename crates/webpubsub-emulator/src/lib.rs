@@ -34,6 +34,7 @@ impl Emulator {
             port: 0,
             access_key: AccessKey::DEVELOPMENT.into(),
             loose: false,
+            outbound_queue: state::OUTBOUND_QUEUE,
         }
     }
 }
@@ -55,6 +56,7 @@ pub struct EmulatorBuilder {
     port: u16,
     access_key: String,
     loose: bool,
+    outbound_queue: usize,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -93,6 +95,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Frames queued for one client before it counts as slow and is closed (`SlowClient`), so it
+    /// cannot stall deliveries to the others. Default 4,096.
+    pub fn outbound_queue(mut self, frames: usize) -> Self {
+        self.outbound_queue = frames;
+        self
+    }
+
     /// Binds and starts serving in the background.
     ///
     /// # Errors
@@ -108,7 +117,7 @@ impl EmulatorBuilder {
         let addr = listener.local_addr()?;
         let key = AccessKey::new(self.access_key);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let state = Arc::new(State::default());
+        let state = Arc::new(State::new(self.outbound_queue));
         let verifier = Verifier::new(vec![key.clone()], self.loose);
         let server = Arc::new(Server {
             rest: RestContext {

@@ -4,7 +4,7 @@
 //! client: each connection has a bounded outbound queue, and a client whose queue is full is
 //! closed (`1008 SlowClient`) instead of slowing everyone else down.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -18,6 +18,10 @@ use webpubsub_protocol::{
 
 /// Frames queued for one connection before it counts as slow.
 pub(crate) const OUTBOUND_QUEUE: usize = 4096;
+/// Unacknowledged messages a reliable connection may have before it cannot be recovered.
+pub(crate) const REPLAY_MESSAGES: usize = 1000;
+/// Unacknowledged bytes a reliable connection may have before it cannot be recovered.
+pub(crate) const REPLAY_BYTES: usize = 16 * 1024 * 1024;
 
 /// How a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,15 @@ pub(crate) struct Connection {
     pub(crate) acked: HashSet<u64>,
     outbound: mpsc::Sender<Outbound>,
     pub(crate) kill: Arc<Notify>,
+    /// Reliable connections: the secret a recovering client presents.
+    pub(crate) reconnection_token: Option<String>,
+    /// Reliable connections: data frames not yet acknowledged with `sequenceAck`.
+    replay: VecDeque<(u64, String)>,
+    replay_bytes: usize,
+    /// Set when the buffer limits were passed: the connection can no longer be recovered.
+    replay_overflow: bool,
+    /// While the transport is gone and the session waits for recovery: the outbound queue.
+    detached: Option<mpsc::Receiver<Outbound>>,
 }
 
 #[derive(Default)]
@@ -91,10 +104,17 @@ struct Hub {
 }
 
 /// Everything the emulator knows.
-#[derive(Default)]
 pub(crate) struct State {
     hubs: Mutex<HashMap<String, Hub>>,
     next_id: AtomicU64,
+    /// Frames queued per connection before it counts as slow.
+    queue: usize,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new(OUTBOUND_QUEUE)
+    }
 }
 
 /// A new connection's settings.
@@ -103,6 +123,7 @@ pub(crate) struct NewConnection {
     pub(crate) kind: ClientKind,
     pub(crate) roles: Vec<String>,
     pub(crate) groups: Vec<String>,
+    pub(crate) reconnection_token: Option<String>,
 }
 
 fn key(hub: &str) -> String {
@@ -156,7 +177,85 @@ fn push(connection: &Connection, frame: Outbound) {
     }
 }
 
+impl Connection {
+    /// Keeps a reliable data frame until the client acknowledges it.
+    fn remember(&mut self, sequence: u64, text: &str) {
+        self.replay.push_back((sequence, text.to_owned()));
+        self.replay_bytes += text.len();
+        if self.replay.len() > REPLAY_MESSAGES || self.replay_bytes > REPLAY_BYTES {
+            self.replay_overflow = true;
+            self.replay.clear();
+            self.replay_bytes = 0;
+            self.kill.notify_one();
+        }
+    }
+
+    /// Drops frames the client acknowledged (`sequenceAck`).
+    pub(crate) fn acknowledge(&mut self, sequence: u64) {
+        while self.replay.front().is_some_and(|(s, _)| *s <= sequence) {
+            if let Some((_, text)) = self.replay.pop_front() {
+                self.replay_bytes -= text.len();
+            }
+        }
+    }
+}
+
+/// A recovered session: the queue to keep reading and the frames to send again.
+pub(crate) struct Resumed {
+    pub(crate) outbound: mpsc::Receiver<Outbound>,
+    pub(crate) kill: Arc<Notify>,
+    pub(crate) replay: Vec<String>,
+    pub(crate) user_id: Option<String>,
+}
+
 impl State {
+    /// Keeps a reliable connection whose transport dropped, for recovery; `false` when it cannot
+    /// be recovered (then it is gone).
+    pub(crate) fn detach(&self, hub: &str, id: &str, outbound: mpsc::Receiver<Outbound>) -> bool {
+        let kept = self
+            .with_connection(hub, id, |c| {
+                if c.replay_overflow || c.reconnection_token.is_none() {
+                    return false;
+                }
+                c.detached = Some(outbound);
+                true
+            })
+            .unwrap_or(false);
+        if !kept {
+            self.disconnect(hub, id);
+        }
+        kept
+    }
+
+    /// Takes a detached session over, when `token` is its reconnection token.
+    pub(crate) fn resume(&self, hub: &str, id: &str, token: &str) -> Option<Resumed> {
+        self.with_connection(hub, id, |c| {
+            if c.reconnection_token.as_deref() != Some(token) || c.replay_overflow {
+                return None;
+            }
+            let mut outbound = c.detached.take()?;
+            // Everything queued is also in the replay buffer; send from there, in order.
+            while outbound.try_recv().is_ok() {}
+            Some(Resumed {
+                outbound,
+                kill: c.kill.clone(),
+                replay: c.replay.iter().map(|(_, text)| text.clone()).collect(),
+                user_id: c.user_id.clone(),
+            })
+        })
+        .flatten()
+    }
+
+    /// Ends a session that is still waiting for recovery.
+    pub(crate) fn expire(&self, hub: &str, id: &str) {
+        let detached = self
+            .with_connection(hub, id, |c| c.detached.is_some())
+            .unwrap_or(false);
+        if detached {
+            self.disconnect(hub, id);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Hub>> {
         self.hubs
             .lock()
@@ -173,6 +272,26 @@ impl State {
         format!("{:012x}{:08x}", nanos & 0xffff_ffff_ffff, n)
     }
 
+    pub(crate) fn new(queue: usize) -> Self {
+        Self {
+            hubs: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            queue: queue.max(1),
+        }
+    }
+
+    /// An unguessable reconnection token (random per process, mixed with a counter).
+    pub(crate) fn reconnection_token(&self) -> String {
+        use std::hash::BuildHasher as _;
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let random = std::collections::hash_map::RandomState::new();
+        format!(
+            "{:016x}{:016x}",
+            random.hash_one(n),
+            random.hash_one(n.rotate_left(17) ^ 0x5bd1_e995)
+        )
+    }
+
     /// Registers a connection; returns its outbound queue and kill switch.
     pub(crate) fn connect(
         &self,
@@ -180,7 +299,7 @@ impl State {
         id: &str,
         new: NewConnection,
     ) -> (mpsc::Receiver<Outbound>, Arc<Notify>) {
-        let (sender, receiver) = mpsc::channel(OUTBOUND_QUEUE);
+        let (sender, receiver) = mpsc::channel(self.queue);
         let kill = Arc::new(Notify::new());
         let mut hubs = self.lock();
         let hub = hubs.entry(key(hub)).or_default();
@@ -213,6 +332,11 @@ impl State {
                 acked: HashSet::new(),
                 outbound: sender,
                 kill: kill.clone(),
+                reconnection_token: new.reconnection_token,
+                replay: VecDeque::new(),
+                replay_bytes: 0,
+                replay_overflow: false,
+                detached: None,
             },
         );
         (receiver, kill)
@@ -498,40 +622,53 @@ impl State {
                 }
                 ClientKind::JsonReliable => {
                     connection.sequence += 1;
-                    Outbound::Text(message_frame(
-                        source,
-                        data_type,
-                        data.clone(),
-                        Some(connection.sequence),
-                    ))
+                    let text =
+                        message_frame(source, data_type, data.clone(), Some(connection.sequence));
+                    connection.remember(connection.sequence, &text);
+                    if connection.detached.is_some() {
+                        // Kept for replay when the client recovers.
+                        continue;
+                    }
+                    Outbound::Text(text)
                 }
             };
             push(connection, frame);
         }
     }
 
-    /// Closes connections (after `disconnected` for JSON kinds).
-    pub(crate) fn close(&self, hub: &str, ids: &[String], reason: &str) {
-        let hubs = self.lock();
-        let Some(hub) = hubs.get(&key(hub)) else {
-            return;
-        };
-        for id in ids {
-            if let Some(c) = hub.connections.get(id) {
-                // Reliable clients would try to recover a 1000 close; 1008 tells them not to.
-                let code = if c.kind == ClientKind::JsonReliable {
-                    1008
-                } else {
-                    1000
-                };
-                push(
-                    c,
-                    Outbound::Close {
-                        code,
-                        reason: reason.to_owned(),
-                    },
-                );
+    /// Closes connections (after `disconnected` for JSON kinds); sessions waiting for recovery
+    /// just end.
+    pub(crate) fn close(&self, hub_name: &str, ids: &[String], reason: &str) {
+        let mut waiting = Vec::new();
+        {
+            let hubs = self.lock();
+            let Some(hub) = hubs.get(&key(hub_name)) else {
+                return;
+            };
+            for id in ids {
+                match hub.connections.get(id) {
+                    Some(c) if c.detached.is_some() => waiting.push(id.clone()),
+                    Some(c) => {
+                        // Reliable clients would try to recover a 1000 close; 1008 tells them not to.
+                        let code = if c.kind == ClientKind::JsonReliable {
+                            1008
+                        } else {
+                            1000
+                        };
+                        push(
+                            c,
+                            Outbound::Close {
+                                code,
+                                reason: reason.to_owned(),
+                            },
+                        );
+                    }
+                    None => {}
+                }
             }
+        }
+        for id in waiting {
+            self.disconnect(hub_name, &id);
         }
     }
 

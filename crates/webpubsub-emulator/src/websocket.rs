@@ -21,7 +21,7 @@ use webpubsub_protocol::{
 };
 
 use crate::rest::{error, Reply};
-use crate::state::{ClientKind, NewConnection, Outbound, Payload, State};
+use crate::state::{ClientKind, NewConnection, Outbound, Payload, Resumed, State};
 use crate::tokens::Verifier;
 
 /// What an upgrade needs.
@@ -77,7 +77,9 @@ pub(crate) fn upgrade(
         Ok(verified) => verified.claims,
         Err(e) => return error(401, "Error.Unauthorized", e.to_string()),
     };
-    let recovering = query.iter().any(|(k, _)| k == "awps_connection_id");
+    let find = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let recovering = find("awps_connection_id")
+        .map(|id| (id, find("awps_reconnection_token").unwrap_or_default()));
     let offered: Vec<String> = headers
         .get_all("sec-websocket-protocol")
         .iter()
@@ -114,6 +116,8 @@ pub(crate) fn upgrade(
         kind,
         roles: claims.roles,
         groups: claims.groups,
+        reconnection_token: (kind == ClientKind::JsonReliable)
+            .then(|| ctx.state.reconnection_token()),
     };
     tokio::spawn(async move {
         let upgraded = match hyper::upgrade::on(&mut request).await {
@@ -129,19 +133,25 @@ pub(crate) fn upgrade(
             Some(websocket_config()),
         )
         .await;
-        if recovering {
-            // Recovery of a dropped reliable connection is not supported: say so the way the
-            // service does, and the client starts a new connection.
-            let mut ws = ws;
-            let _ = ws
-                .close(Some(CloseFrame {
-                    code: CloseCode::Policy,
-                    reason: "the connection cannot be recovered".into(),
-                }))
-                .await;
-            return;
-        }
-        run(ctx, ws, hub, new).await;
+        let start = match recovering {
+            None => Start::New(new),
+            Some((id, token)) => match ctx.state.resume(&hub, &id, &token) {
+                Some(resumed) => Start::Resumed(id, resumed),
+                None => {
+                    // Unknown, expired or not recoverable: say so the way the service does, and
+                    // the client starts a new connection.
+                    let mut ws = ws;
+                    let _ = ws
+                        .close(Some(CloseFrame {
+                            code: CloseCode::Policy,
+                            reason: "the connection cannot be recovered".into(),
+                        }))
+                        .await;
+                    return;
+                }
+            },
+        };
+        run(ctx, ws, hub, kind, start).await;
     });
     response
 }
@@ -167,32 +177,65 @@ enum Next {
     Close(CloseCode, &'static str),
 }
 
+/// How a connection task begins.
+enum Start {
+    New(NewConnection),
+    /// A reliable client recovering its session.
+    Resumed(String, Resumed),
+}
+
+/// How a connection task ended.
+enum End {
+    /// The client sent a close frame with this code.
+    ClientClosed(u16),
+    /// The transport broke or ended without a close frame.
+    Dropped,
+    /// We closed it (REST close, slow client, protocol error, shutdown).
+    ServerClosed,
+}
+
+/// How long a dropped reliable session waits for its client to recover.
+const RECOVERY_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn run(
     ctx: Arc<ClientContext>,
     ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     hub: String,
-    new: NewConnection,
+    kind: ClientKind,
+    start: Start,
 ) {
     let state = ctx.state.clone();
-    let id = state.connection_id();
-    let kind = new.kind;
-    let user_id = new.user_id.clone();
-    let (mut outbound, kill) = state.connect(&hub, &id, new);
     let (mut sink, mut stream) = ws.split();
+    let (id, user_id, mut outbound, kill) = match start {
+        Start::New(new) => {
+            let id = state.connection_id();
+            let user_id = new.user_id.clone();
+            let token = new.reconnection_token.clone();
+            let (outbound, kill) = state.connect(&hub, &id, new);
+            if kind != ClientKind::Raw {
+                let connected = ServerMessage::Connected {
+                    user_id: user_id.clone(),
+                    connection_id: id.clone(),
+                    reconnection_token: token,
+                };
+                if sink.send(frame(&connected)).await.is_err() {
+                    state.disconnect(&hub, &id);
+                    return;
+                }
+            }
+            (id, user_id, outbound, kill)
+        }
+        Start::Resumed(id, resumed) => {
+            for text in resumed.replay {
+                if sink.send(WsMessage::text(text)).await.is_err() {
+                    break;
+                }
+            }
+            (id, resumed.user_id, resumed.outbound, resumed.kill)
+        }
+    };
     let mut shutdown = ctx.shutdown.clone();
     tracing::debug!(%hub, connection = %id, ?kind, "connected");
-
-    if kind != ClientKind::Raw {
-        let connected = ServerMessage::Connected {
-            user_id: user_id.clone(),
-            connection_id: id.clone(),
-            reconnection_token: (kind == ClientKind::JsonReliable).then(|| format!("{id}-token")),
-        };
-        if sink.send(frame(&connected)).await.is_err() {
-            state.disconnect(&hub, &id);
-            return;
-        }
-    }
 
     let close = |code: CloseCode, reason: String| {
         WsMessage::Close(Some(CloseFrame {
@@ -200,54 +243,75 @@ async fn run(
             reason: reason.into(),
         }))
     };
-    loop {
+    let end = loop {
         tokio::select! {
             incoming = stream.next() => {
                 let next = match incoming {
+                    Some(Ok(WsMessage::Close(frame))) => break End::ClientClosed(frame.map_or(1005, |f| u16::from(f.code))),
                     Some(Ok(message)) => handle(&state, &hub, &id, kind, user_id.as_deref(), message),
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => Next::Close(CloseCode::Size, "the message is larger than 1 MiB"),
-                    _ => break,
+                    _ => break End::Dropped,
                 };
                 match next {
                     Next::Reply(Some(reply)) => {
                         if sink.send(frame(&reply)).await.is_err() {
-                            break;
+                            break End::Dropped;
                         }
                     }
                     Next::Reply(None) => {}
                     Next::Close(code, reason) => {
                         let _ = sink.send(close(code, reason.into())).await;
-                        break;
+                        break End::ServerClosed;
                     }
                 }
             }
             out = outbound.recv() => {
-                let result = match out {
-                    Some(Outbound::Text(text)) => sink.send(WsMessage::text(text)).await,
-                    Some(Outbound::Binary(data)) => sink.send(WsMessage::binary(data)).await,
+                let data = match out {
+                    Some(Outbound::Text(text)) => WsMessage::text(text),
+                    Some(Outbound::Binary(data)) => WsMessage::binary(data),
                     Some(Outbound::Close { code, reason }) => {
                         if kind != ClientKind::Raw {
                             let _ = sink.send(frame(&ServerMessage::Disconnected { message: Some(reason.clone()) })).await;
                         }
                         let reason: String = reason.chars().take(120).collect();
                         let _ = sink.send(close(CloseCode::from(code), reason)).await;
-                        break;
+                        break End::ServerClosed;
                     }
-                    None => break,
+                    None => break End::ServerClosed,
                 };
-                if result.is_err() {
-                    break;
+                // A client that stops reading blocks this write; the kill switch still ends it
+                // (the frame and the close handshake are abandoned).
+                tokio::select! {
+                    result = sink.send(data) => if result.is_err() { break End::Dropped; },
+                    () = kill.notified() => break End::ServerClosed,
                 }
             }
             () = kill.notified() => {
                 let _ = sink.send(close(CloseCode::Policy, "SlowClient".into())).await;
-                break;
+                break End::ServerClosed;
             }
             _ = shutdown.changed() => {
                 let _ = sink.send(close(CloseCode::Away, "ServiceShutdown".into())).await;
-                break;
+                break End::ServerClosed;
             }
         }
+    };
+    // A reliable session survives a dropped transport (or a close other than 1000) for the
+    // recovery window; everything else ends here.
+    let recoverable = kind == ClientKind::JsonReliable
+        && match end {
+            End::Dropped => true,
+            End::ClientClosed(code) => code != 1000,
+            End::ServerClosed => false,
+        };
+    if recoverable && state.detach(&hub, &id, outbound) {
+        tracing::debug!(%hub, connection = %id, "waiting for recovery");
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(RECOVERY_WINDOW).await;
+            state.expire(&hub, &id);
+        });
+        return;
     }
     state.disconnect(&hub, &id);
     tracing::debug!(%hub, connection = %id, "disconnected");
@@ -385,7 +449,10 @@ fn handle(
             });
             Next::Reply(answered(ack_id, result))
         }
-        ClientMessage::SequenceAck { .. } => Next::Reply(None),
+        ClientMessage::SequenceAck { sequence_id } => {
+            state.with_connection(hub, id, |c| c.acknowledge(sequence_id));
+            Next::Reply(None)
+        }
         ClientMessage::Ping => Next::Reply(Some(ServerMessage::Pong)),
         ClientMessage::Unknown { raw, .. } => {
             let ack_id = raw.get("ackId").and_then(serde_json::Value::as_u64);

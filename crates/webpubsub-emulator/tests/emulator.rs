@@ -571,3 +571,146 @@ async fn rest_errors_have_the_service_shape() {
     assert_eq!(next_json(&mut zoe).await["userId"], "zoe");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_reliable_connection_recovers_with_replay() {
+    let (emulator, client) = start().await;
+    let url = token(&client, Some("r"), vec![]).await;
+    let mut first = connect(&url, Some("json.reliable.webpubsub.azure.v1")).await;
+    let connected = next_json(&mut first).await;
+    let id = connected["connectionId"].as_str().unwrap().to_owned();
+    let reconnection_token = connected["reconnectionToken"].as_str().unwrap().to_owned();
+    client.add_connection_to_group("room", &id).await.unwrap();
+
+    client
+        .send_to_all(Message::text("one"), None)
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut first).await["sequenceId"], 1);
+    send_json(&mut first, json!({"type": "sequenceAck", "sequenceId": 1})).await;
+    client
+        .send_to_all(Message::text("two"), None)
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut first).await["data"], "two");
+    nothing_pending(&mut first).await; // the ack above has been processed
+                                       // The transport drops without a close frame; the session waits for recovery.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(client.connection_exists(&id).await.unwrap());
+    client
+        .group("room")
+        .send(Message::text("three"), None)
+        .await
+        .unwrap();
+
+    // A wrong token cannot take the session over.
+    let mut thief = connect(
+        &format!("{url}&awps_connection_id={id}&awps_reconnection_token=guess"),
+        Some("json.reliable.webpubsub.azure.v1"),
+    )
+    .await;
+    match next(&mut thief).await {
+        Ws::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1008),
+        other => panic!("{other:?}"),
+    }
+    // The right one replays what was not acknowledged, with the same sequence ids, in order.
+    let resume =
+        format!("{url}&awps_connection_id={id}&awps_reconnection_token={reconnection_token}");
+    let mut second = connect(&resume, Some("json.reliable.webpubsub.azure.v1")).await;
+    let two = next_json(&mut second).await;
+    assert_eq!(
+        (two["sequenceId"].clone(), two["data"].clone()),
+        (json!(2), json!("two"))
+    );
+    let three = next_json(&mut second).await;
+    assert_eq!(
+        (
+            three["sequenceId"].clone(),
+            three["data"].clone(),
+            three["group"].clone()
+        ),
+        (json!(3), json!("three"), json!("room"))
+    );
+    nothing_pending(&mut second).await;
+    assert!(
+        client.group_exists("room").await.unwrap(),
+        "groups survive recovery"
+    );
+
+    // A close with 1000 ends the session for good (other codes, or none, keep it recoverable).
+    let normal = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "bye".into(),
+    };
+    second.close(Some(normal)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!client.connection_exists(&id).await.unwrap());
+    let mut late = connect(&resume, Some("json.reliable.webpubsub.azure.v1")).await;
+    assert!(matches!(next(&mut late).await, Ws::Close(Some(_))));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_closed_without_stalling_the_others() {
+    let emulator = Emulator::builder().outbound_queue(8).start().await.unwrap();
+    let client =
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+            .unwrap();
+    let mut slow = connect(&token(&client, Some("slow"), vec![]).await, None).await;
+    let mut fast = connect(&token(&client, Some("fast"), vec![]).await, None).await;
+    while !(client.user_exists("slow").await.unwrap() && client.user_exists("fast").await.unwrap())
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // 64 KiB messages: enough to fill the slow client's socket buffers and then its queue.
+    let payload = "x".repeat(64 * 1024);
+    let reader = tokio::spawn(async move {
+        let mut got = 0;
+        while got < 300 {
+            match next(&mut fast).await {
+                Ws::Text(text) => {
+                    assert_eq!(text.len(), 64 * 1024);
+                    got += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        got
+    });
+    for _ in 0..300 {
+        client
+            .send_to_all(Message::text(payload.clone()), None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), reader)
+            .await
+            .unwrap()
+            .unwrap(),
+        300,
+        "the fast client got everything"
+    );
+    // The slow one was dropped: once it reads, its stream ends early.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while client.user_exists("slow").await.unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow client was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut received = 0;
+    while let Some(Ok(Ws::Text(_))) = tokio::time::timeout(Duration::from_secs(5), slow.next())
+        .await
+        .unwrap_or(None)
+    {
+        received += 1;
+    }
+    assert!(
+        received < 300,
+        "the slow client cannot have received everything: {received}"
+    );
+    emulator.shutdown().await;
+}
