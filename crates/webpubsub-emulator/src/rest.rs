@@ -13,11 +13,11 @@ use webpubsub_auth::{
 };
 use webpubsub_protocol::{
     parse_query, percent_decode, percent_encode, validate_group, validate_hub,
-    validate_message_ttl, ContentType, Filter, GroupsFilterBody, MessageSource, Permission,
-    MAX_MESSAGE_BYTES,
+    validate_message_ttl, ContentType, Filter, GroupsFilterBody, Message, MessageSource,
+    Permission, MAX_MESSAGE_BYTES,
 };
 
-use crate::state::{Payload, Scope, State};
+use crate::state::{Scope, State};
 use crate::tokens::Verifier;
 
 pub(crate) type Reply = Response<Full<Bytes>>;
@@ -333,11 +333,6 @@ fn send(
             "the message is larger than 1 MiB",
         ));
     }
-    if content_type == ContentType::Json
-        && serde_json::from_slice::<serde::de::IgnoredAny>(&request.body).is_err()
-    {
-        return Err(bad_request("the body is not valid JSON"));
-    }
     let source = match scope {
         Scope::Group(group) => MessageSource::Group {
             group: group.to_owned(),
@@ -346,11 +341,13 @@ fn send(
         _ => MessageSource::Server,
     };
     let ids = ctx.state.select(hub, &scope, excluded, filter.as_ref());
-    let payload = Payload {
-        content_type,
-        body: request.body.clone(),
+    let message = match content_type {
+        ContentType::Json => Message::json_raw(request.body.clone())
+            .map_err(|_| bad_request("the body is not valid JSON"))?,
+        ContentType::Text => Message::text(String::from_utf8_lossy(&request.body).into_owned()),
+        ContentType::Binary => Message::binary(request.body.clone()),
     };
-    ctx.state.deliver(hub, &ids, &source, &payload, None);
+    ctx.state.deliver(hub, &ids, &source, &message, None);
     Ok(status(202))
 }
 

@@ -13,7 +13,8 @@ use base64::Engine as _;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 use webpubsub_protocol::{
-    ConnectionInfo, ContentType, DataType, Filter, MessageSource, Permission, ServerMessage,
+    ConnectionInfo, ContentType, DataType, Filter, Message, MessageSource, Permission,
+    ServerMessage,
 };
 
 /// Frames queued for one connection before it counts as slow.
@@ -46,28 +47,20 @@ pub(crate) enum Outbound {
     },
 }
 
-/// A message body with its content type, as REST sends carry it.
-#[derive(Debug, Clone)]
-pub(crate) struct Payload {
-    pub(crate) content_type: ContentType,
-    pub(crate) body: bytes::Bytes,
-}
-
-impl Payload {
-    /// `dataType` and `data` of a JSON-subprotocol frame.
-    fn frame_data(&self) -> (DataType, Value) {
-        match self.content_type {
-            ContentType::Json => (
-                DataType::Json,
-                serde_json::from_slice(&self.body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into())),
-            ),
-            ContentType::Text => (
-                DataType::Text,
-                Value::String(String::from_utf8_lossy(&self.body).into_owned()),
-            ),
-            ContentType::Binary => (DataType::Binary, Value::String(STANDARD.encode(&self.body))),
-        }
+/// The `dataType` and `data` of a JSON-subprotocol frame for a message.
+fn frame_data(message: &Message) -> (DataType, Value) {
+    let body = message.body();
+    match message.content_type() {
+        ContentType::Json => (
+            DataType::Json,
+            serde_json::from_slice(body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into())),
+        ),
+        ContentType::Text => (
+            DataType::Text,
+            Value::String(String::from_utf8_lossy(body).into_owned()),
+        ),
+        ContentType::Binary => (DataType::Binary, Value::String(STANDARD.encode(body))),
     }
 }
 
@@ -593,14 +586,14 @@ impl State {
         hub: &str,
         ids: &[String],
         source: &MessageSource,
-        payload: &Payload,
+        message: &Message,
         skip: Option<&str>,
     ) {
         let mut hubs = self.lock();
         let Some(hub) = hubs.get_mut(&key(hub)) else {
             return;
         };
-        let (data_type, data) = payload.frame_data();
+        let (data_type, data) = frame_data(message);
         let mut json_frame: Option<String> = None;
         for id in ids {
             if Some(id.as_str()) == skip {
@@ -610,9 +603,9 @@ impl State {
                 continue;
             };
             let frame = match connection.kind {
-                ClientKind::Raw => match payload.content_type {
-                    ContentType::Binary => Outbound::Binary(payload.body.to_vec()),
-                    _ => Outbound::Text(String::from_utf8_lossy(&payload.body).into_owned()),
+                ClientKind::Raw => match message.content_type() {
+                    ContentType::Binary => Outbound::Binary(message.body().to_vec()),
+                    _ => Outbound::Text(String::from_utf8_lossy(message.body()).into_owned()),
                 },
                 ClientKind::Json => {
                     let text = json_frame.get_or_insert_with(|| {

@@ -15,13 +15,13 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 use webpubsub_protocol::{
-    parse_query, validate_group, AckError, AckErrorName, ClientMessage, ContentType, DataType,
-    MessageSource, Payload as FramePayload, Permission, ServerMessage, JSON_RELIABLE_SUBPROTOCOL,
-    JSON_SUBPROTOCOL, MAX_MESSAGE_BYTES,
+    parse_query, validate_group, AckError, AckErrorName, ClientMessage, DataType, Message,
+    MessageSource, Permission, ServerMessage, JSON_RELIABLE_SUBPROTOCOL, JSON_SUBPROTOCOL,
+    MAX_MESSAGE_BYTES,
 };
 
 use crate::rest::{error, Reply};
-use crate::state::{ClientKind, NewConnection, Outbound, Payload, Resumed, State};
+use crate::state::{ClientKind, NewConnection, Outbound, Resumed, State};
 use crate::tokens::Verifier;
 
 /// What an upgrade needs.
@@ -420,7 +420,7 @@ fn handle(
         } => {
             let result = check(state, hub, id, Permission::SendToGroup, &group, "send to")
                 .and_then(|()| {
-                    let payload = to_payload(data_type, &data)?;
+                    let payload = to_message(data_type, &data)?;
                     let members: Vec<String> = state
                         .members(hub, &group)
                         .into_iter()
@@ -441,7 +441,7 @@ fn handle(
             data,
             ..
         } => {
-            let result = to_payload(data_type, &data).and_then(|_| {
+            let result = to_message(data_type, &data).and_then(|_| {
                 Err((
                     AckErrorName::InternalServerError,
                     "no event handler is configured".to_owned(),
@@ -485,26 +485,13 @@ fn check(
     }
 }
 
-/// A client frame's data as a REST-style payload.
-fn to_payload(
+/// A client frame's data as a message.
+fn to_message(
     data_type: DataType,
     data: &serde_json::Value,
-) -> Result<Payload, (AckErrorName, String)> {
+) -> Result<Message, (AckErrorName, String)> {
     let decoded = data_type
         .decode(data)
         .map_err(|e| (AckErrorName::BadRequest, e.to_string()))?;
-    Ok(match decoded {
-        FramePayload::Json(value) => Payload {
-            content_type: ContentType::Json,
-            body: Bytes::from(value.to_string()),
-        },
-        FramePayload::Text(text) => Payload {
-            content_type: ContentType::Text,
-            body: Bytes::from(text),
-        },
-        FramePayload::Binary(bytes) => Payload {
-            content_type: ContentType::Binary,
-            body: Bytes::from(bytes),
-        },
-    })
+    Ok(decoded.into_message())
 }

@@ -380,11 +380,11 @@ pub fn user_event_payload(content_type: &str, body: &[u8]) -> Option<Payload> {
 
 /// The content type and body for sending `payload` as a user event or a reply.
 pub fn user_event_body(payload: &Payload) -> (&'static str, Vec<u8>) {
-    match payload {
-        Payload::Json(v) => ("application/json", v.to_string().into_bytes()),
-        Payload::Text(t) => ("text/plain", t.clone().into_bytes()),
-        Payload::Binary(b) => ("application/octet-stream", b.clone()),
-    }
+    let message = payload.clone().into_message();
+    (
+        message.content_type().as_str(),
+        message.into_body().to_vec(),
+    )
 }
 
 /// Connection state carried in `ce-connectionState`: base64 of a JSON object, as the JS express

@@ -91,6 +91,15 @@ impl DataType {
 }
 
 impl Payload {
+    /// The same content as a REST [`crate::Message`]: JSON, text or binary.
+    pub fn into_message(self) -> crate::Message {
+        match self {
+            Payload::Json(v) => crate::Message::from(v),
+            Payload::Text(t) => crate::Message::text(t),
+            Payload::Binary(b) => crate::Message::binary(b),
+        }
+    }
+
     /// The `dataType` and `data` to put in a frame.
     pub fn encode(&self) -> (DataType, Value) {
         match self {

@@ -6,10 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::Response;
-use serde_json::{Map, Value};
 use webpubsub_auth::{
     client_access_token, AccessKey, ClientAccessToken, ClientProtocol, ConnectionString, Endpoint,
-    Role,
 };
 use webpubsub_protocol::{
     validate_hub, ClientTokenResponse, ClientType, GenerateClientToken, Operation, Target,
@@ -54,35 +52,10 @@ impl fmt::Debug for WebPubSubServiceClient {
     }
 }
 
-/// What to put in a client access token. See [`WebPubSubServiceClient::get_client_access_token`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientAccessTokenOptions {
-    /// The user id (`sub`).
-    pub user_id: Option<String>,
-    /// Roles, e.g. [`Role::join_leave_group_named`].
-    pub roles: Vec<Role>,
-    /// Groups joined on connect.
-    pub groups: Vec<String>,
-    /// Lifetime. Default 60 minutes; at least one minute when the service mints the token.
-    pub expires_after: Duration,
-    /// Client endpoint: default WebSocket, MQTT or Socket.IO.
-    pub protocol: ClientProtocol,
-    /// Extra JWT header fields such as `kid` (access-key signing only).
-    pub jwt_headers: Map<String, Value>,
-}
-
-impl Default for ClientAccessTokenOptions {
-    fn default() -> Self {
-        Self {
-            user_id: None,
-            roles: Vec::new(),
-            groups: Vec::new(),
-            expires_after: webpubsub_auth::DEFAULT_CLIENT_TOKEN_LIFETIME,
-            protocol: ClientProtocol::Default,
-            jwt_headers: Map::new(),
-        }
-    }
-}
+/// What to put in a client access token (see
+/// [`WebPubSubServiceClient::get_client_access_token`]): the same options `webpubsub-auth` signs
+/// with, so tokens minted either way carry the same claims.
+pub type ClientAccessTokenOptions = webpubsub_auth::ClientTokenOptions;
 
 impl WebPubSubServiceClient {
     /// A client from a connection string, with default options.
@@ -269,14 +242,6 @@ fn sign_locally(
     hub: &str,
     options: ClientAccessTokenOptions,
 ) -> Result<ClientAccessToken> {
-    let token_options = webpubsub_auth::ClientTokenOptions {
-        user_id: options.user_id,
-        roles: options.roles,
-        groups: options.groups,
-        expires_after: options.expires_after,
-        protocol: options.protocol,
-        jwt_headers: options.jwt_headers,
-    };
-    client_access_token(endpoint, key, hub, &token_options, SystemTime::now())
+    client_access_token(endpoint, key, hub, &options, SystemTime::now())
         .map_err(Error::invalid_input)
 }

@@ -237,6 +237,27 @@ impl Operation for SendToConnection {
     }
 }
 
+/// What the three `:closeConnections` operations share: an optional `(segment, parameter)` after
+/// the hub, `excluded` and `reason`.
+fn render_close(
+    id: OperationId,
+    scope: Option<(&'static str, &str)>,
+    excluded: &[String],
+    reason: Option<&str>,
+    target: Target<'_>,
+) -> Result<HttpRequestParts, ValidationError> {
+    check_ids("excluded", excluded)?;
+    let mut request = RequestBuilder::hub(id, Method::Post, target)?;
+    if let Some((segment, value)) = scope {
+        request = request.literal(segment).param(value);
+    }
+    Ok(request
+        .literal(":closeConnections")
+        .query_all("excluded", excluded)
+        .query_opt("reason", reason)
+        .finish())
+}
+
 /// `POST /api/hubs/{hub}/:closeConnections`: close every connection of the hub.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CloseAllConnections {
@@ -249,12 +270,13 @@ pub struct CloseAllConnections {
 impl Operation for CloseAllConnections {
     const ID: OperationId = OperationId::CloseAllConnections;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        check_ids("excluded", &self.excluded)?;
-        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
-            .literal(":closeConnections")
-            .query_all("excluded", &self.excluded)
-            .query_opt("reason", self.reason.as_deref())
-            .finish())
+        render_close(
+            Self::ID,
+            None,
+            &self.excluded,
+            self.reason.as_deref(),
+            target,
+        )
     }
 }
 
@@ -273,14 +295,14 @@ impl Operation for CloseGroupConnections {
     const ID: OperationId = OperationId::CloseGroupConnections;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
         validate_group(&self.group)?;
-        check_ids("excluded", &self.excluded)?;
-        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
-            .literal("groups")
-            .param(&self.group)
-            .literal(":closeConnections")
-            .query_all("excluded", &self.excluded)
-            .query_opt("reason", self.reason.as_deref())
-            .finish())
+        let scope = Some(("groups", self.group.as_str()));
+        render_close(
+            Self::ID,
+            scope,
+            &self.excluded,
+            self.reason.as_deref(),
+            target,
+        )
     }
 }
 
@@ -299,14 +321,14 @@ impl Operation for CloseUserConnections {
     const ID: OperationId = OperationId::CloseUserConnections;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
         validate_non_empty("userId", &self.user_id)?;
-        check_ids("excluded", &self.excluded)?;
-        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
-            .literal("users")
-            .param(&self.user_id)
-            .literal(":closeConnections")
-            .query_all("excluded", &self.excluded)
-            .query_opt("reason", self.reason.as_deref())
-            .finish())
+        let scope = Some(("users", self.user_id.as_str()));
+        render_close(
+            Self::ID,
+            scope,
+            &self.excluded,
+            self.reason.as_deref(),
+            target,
+        )
     }
 }
 
