@@ -22,6 +22,7 @@ fn read(path: &Path) -> String {
 /// The layering in ARCHITECTURE.md: which workspace crates each crate may depend on.
 const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("webpubsub-auth", &[]),
+    ("webpubsub-testkit", &[]),
     ("webpubsub-protocol", &[]),
     ("webpubsub-transport", &[]),
     (

@@ -119,33 +119,6 @@ fn options(case: &Case) -> ClientTokenOptions {
     options
 }
 
-/// Returns the interpreter to use, or `None` (with the reason printed) to skip.
-fn python() -> Option<String> {
-    let python = std::env::var("WEBPUBSUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
-    let probe = Command::new(&python)
-        .args(["-c", "import jwt, azure.messaging.webpubsubservice"])
-        .output();
-    let reason = match probe {
-        Ok(out) if out.status.success() => return Some(python),
-        Ok(out) => format!(
-            "{python} cannot import azure-messaging-webpubsubservice: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        ),
-        Err(e) => format!("{python} did not start: {e}"),
-    };
-    assert!(!required, "interop required but {reason}");
-    // Written to stderr directly so the reason shows even under the test harness's capture.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED python interop: {reason} (run `cargo xtask test` to install it)"
-    );
-    None
-}
-
 fn run_python(python: &str, request: &Value) -> Value {
     let mut child = Command::new(python)
         .args(["-c", PYTHON_SCRIPT])
@@ -171,7 +144,10 @@ fn run_python(python: &str, request: &Value) -> Value {
 
 #[test]
 fn python_sdk_and_this_crate_mint_the_same_tokens_and_verify_each_other() {
-    let Some(python) = python() else { return };
+    let Some(python) = webpubsub_testkit::python_with(&["jwt", "azure.messaging.webpubsubservice"])
+    else {
+        return;
+    };
     let cases = cases();
     let now = SystemTime::now();
 

@@ -6,7 +6,6 @@
 //! The interpreter is `$WEBPUBSUB_TEST_PYTHON` (set by `cargo xtask test`) or `python3`; without
 //! the packages the test is skipped with a printed reason, unless `WEBPUBSUB_REQUIRE_INTEROP=1`.
 
-use std::io::Write as _;
 use std::process::Command;
 
 use serde_json::Value;
@@ -72,33 +71,14 @@ import os
 os._exit(0)
 "#;
 
-fn python() -> Option<String> {
-    let python = std::env::var("WEBPUBSUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
-    let ok = Command::new(&python)
-        .args([
-            "-c",
-            "import azure.messaging.webpubsubservice, azure.messaging.webpubsubclient",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        !required,
-        "interop required but {python} lacks the Web PubSub packages"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED emulator python interop: {python} lacks the Web PubSub packages"
-    );
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_packages_work_against_the_emulator() {
-    let Some(python) = python() else { return };
+    let Some(python) = webpubsub_testkit::python_with(&[
+        "azure.messaging.webpubsubservice",
+        "azure.messaging.webpubsubclient",
+    ]) else {
+        return;
+    };
     let emulator = Emulator::builder().start().await.unwrap();
     let ours =
         WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "pyhub")

@@ -6,7 +6,6 @@
 //! the package the test is skipped with a printed reason, unless `WEBPUBSUB_REQUIRE_INTEROP=1`.
 
 use std::convert::Infallible;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -225,27 +224,6 @@ async fn ours(connection_string: &str) {
     assert_eq!(members[0].connection_id, "c1");
 }
 
-fn python() -> Option<String> {
-    let python = std::env::var("WEBPUBSUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
-    let ok = Command::new(&python)
-        .args(["-c", "import azure.messaging.webpubsubservice"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        !required,
-        "interop required but {python} lacks azure-messaging-webpubsubservice"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED python interop: {python} lacks azure-messaging-webpubsubservice"
-    );
-    None
-}
-
 fn normalized_query(path_and_query: &str) -> (String, Vec<(String, String)>) {
     let (path, query) = path_and_query
         .split_once('?')
@@ -272,7 +250,9 @@ fn same_body(a: &Seen, b: &Seen) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_and_this_client_send_the_same_requests() {
-    let Some(python) = python() else { return };
+    let Some(python) = webpubsub_testkit::python_with(&["azure.messaging.webpubsubservice"]) else {
+        return;
+    };
     let (addr, seen) = capturing_server().await;
     let connection_string = format!("Endpoint=http://{addr};AccessKey={KEY};Version=1.0;");
 

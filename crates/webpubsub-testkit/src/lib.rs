@@ -1,0 +1,40 @@
+#![doc = include_str!("../README.md")]
+
+use std::io::Write as _;
+use std::process::Command;
+
+/// The Python interpreter to run interop scripts with, when it can import every module in
+/// `modules`: `$WEBPUBSUB_TEST_PYTHON`, else `python3`.
+///
+/// Returns `None` (after printing why on stderr, which the test harness does not capture) so the
+/// test can skip.
+///
+/// # Panics
+/// When `WEBPUBSUB_REQUIRE_INTEROP=1` and the modules cannot be imported: under `cargo xtask test`
+/// a missing interop dependency is a failure, not a skip.
+pub fn python_with(modules: &[&str]) -> Option<String> {
+    let python = std::env::var("WEBPUBSUB_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let probe = Command::new(&python)
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .output();
+    let reason = match probe {
+        Ok(out) if out.status.success() => return Some(python),
+        Ok(out) => format!(
+            "{python} cannot import {}: {}",
+            modules.join(", "),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        Err(e) => format!("{python} did not start: {e}"),
+    };
+    assert!(!required, "interop required but {reason}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED interop: {reason} (run `cargo xtask test` to install it)"
+    );
+    None
+}
