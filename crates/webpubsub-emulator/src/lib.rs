@@ -5,8 +5,10 @@ mod rest;
 mod server;
 mod state;
 mod tokens;
+mod upstream;
 mod websocket;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ use crate::rest::RestContext;
 use crate::server::Server;
 use crate::state::State;
 use crate::tokens::Verifier;
+pub use crate::upstream::EventHandlerSettings;
+use crate::upstream::Upstream;
 use crate::websocket::ClientContext;
 
 /// A local Web PubSub service. Start one with [`Emulator::builder`].
@@ -35,6 +39,7 @@ impl Emulator {
             access_key: AccessKey::DEVELOPMENT.into(),
             loose: false,
             outbound_queue: state::OUTBOUND_QUEUE,
+            event_handlers: HashMap::new(),
         }
     }
 }
@@ -57,6 +62,34 @@ pub struct EmulatorBuilder {
     access_key: String,
     loose: bool,
     outbound_queue: usize,
+    event_handlers: HashMap<String, Vec<EventHandlerSettings>>,
+}
+
+/// The `--config` file: event handlers per hub (`*` for every hub without its own).
+///
+/// ```
+/// let config: webpubsub_emulator::EmulatorConfig = serde_json::from_str(r#"{
+///   "hubs": { "chat": { "eventHandlers": [
+///     { "urlTemplate": "http://localhost:3000/eventhandler/{event}", "userEventPattern": "*",
+///       "systemEvents": ["connect", "connected", "disconnected"] } ] } }
+/// }"#)?;
+/// assert_eq!(config.hubs["chat"].event_handlers.len(), 1);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct EmulatorConfig {
+    /// Settings by hub name.
+    #[serde(default)]
+    pub hubs: HashMap<String, HubSettings>,
+}
+
+/// One hub's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubSettings {
+    /// Event handlers, tried in order: the first that takes an event gets it.
+    #[serde(default)]
+    pub event_handlers: Vec<EventHandlerSettings>,
 }
 
 impl fmt::Debug for EmulatorBuilder {
@@ -102,6 +135,27 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Adds an event handler for `hub` (`*`: every hub without its own); the first handler that
+    /// takes an event gets it.
+    pub fn event_handler(mut self, hub: impl Into<String>, settings: EventHandlerSettings) -> Self {
+        self.event_handlers
+            .entry(hub.into())
+            .or_default()
+            .push(settings);
+        self
+    }
+
+    /// Applies a configuration (the binary's `--config` file).
+    pub fn config(mut self, config: EmulatorConfig) -> Self {
+        for (hub, settings) in config.hubs {
+            self.event_handlers
+                .entry(hub)
+                .or_default()
+                .extend(settings.event_handlers);
+        }
+        self
+    }
+
     /// Binds and starts serving in the background.
     ///
     /// # Errors
@@ -119,6 +173,15 @@ impl EmulatorBuilder {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = Arc::new(State::new(self.outbound_queue));
         let verifier = Verifier::new(vec![key.clone()], self.loose);
+        let upstream = if self.event_handlers.is_empty() {
+            None
+        } else {
+            Some(Arc::new(Upstream::new(
+                self.event_handlers,
+                key.clone(),
+                addr.to_string(),
+            )?))
+        };
         let server = Arc::new(Server {
             rest: RestContext {
                 state: state.clone(),
@@ -129,6 +192,7 @@ impl EmulatorBuilder {
                 state: state.clone(),
                 verifier,
                 shutdown: shutdown_rx.clone(),
+                upstream,
             }),
         });
         let task = tokio::spawn(server::serve(listener, server, shutdown_rx));

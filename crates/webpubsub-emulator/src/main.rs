@@ -21,6 +21,9 @@ struct Args {
     /// Check token audiences on their path only (scheme and host ignored).
     #[arg(long)]
     loose: bool,
+    /// A JSON file with event handlers per hub (see `EmulatorConfig`).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
     /// Print nothing but the connection string.
     #[arg(long)]
     quiet: bool,
@@ -29,7 +32,20 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)?;
+            serde_json::from_str::<webpubsub_emulator::EmulatorConfig>(&text).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?
+        }
+        None => webpubsub_emulator::EmulatorConfig::default(),
+    };
     let emulator = Emulator::builder()
+        .config(config)
         .host(args.host)
         .port(args.port)
         .access_key(args.access_key)

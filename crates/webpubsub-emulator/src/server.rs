@@ -104,7 +104,7 @@ async fn route(server: &Server, request: Request<Incoming>, local: Option<Socket
         };
         return match hub {
             Some(hub) if webpubsub_protocol::validate_hub(&hub).is_ok() => {
-                websocket::upgrade(server.clients.clone(), request, &host, hub)
+                websocket::upgrade(server.clients.clone(), request, &host, hub).await
             }
             _ => error(404, "Error.NotFound", "expected /client/hubs/{hub}"),
         };

@@ -85,6 +85,10 @@ pub(crate) struct Connection {
     replay_overflow: bool,
     /// While the transport is gone and the session waits for recovery: the outbound queue.
     detached: Option<mpsc::Receiver<Outbound>>,
+    /// `ce-connectionState` for upstream events, as the handlers last set it.
+    pub(crate) connection_state: Option<String>,
+    /// The subprotocol, for `ce-subprotocol`.
+    pub(crate) subprotocol: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -117,6 +121,8 @@ pub(crate) struct NewConnection {
     pub(crate) roles: Vec<String>,
     pub(crate) groups: Vec<String>,
     pub(crate) reconnection_token: Option<String>,
+    /// `ce-connectionState` set by the connect handler.
+    pub(crate) connection_state: Option<String>,
 }
 
 fn key(hub: &str) -> String {
@@ -330,6 +336,12 @@ impl State {
                 replay_bytes: 0,
                 replay_overflow: false,
                 detached: None,
+                connection_state: new.connection_state,
+                subprotocol: match new.kind {
+                    ClientKind::Raw => None,
+                    ClientKind::Json => Some(webpubsub_protocol::JSON_SUBPROTOCOL),
+                    ClientKind::JsonReliable => Some(webpubsub_protocol::JSON_RELIABLE_SUBPROTOCOL),
+                },
             },
         );
         (receiver, kill)
@@ -663,6 +675,11 @@ impl State {
         for id in waiting {
             self.disconnect(hub_name, &id);
         }
+    }
+
+    /// Queues a text frame for one connection (after anything already queued).
+    pub(crate) fn send_text(&self, hub: &str, id: &str, text: String) {
+        self.with_connection(hub, id, |c| push(c, Outbound::Text(text)));
     }
 
     /// Every connection of every hub, for shutdown.

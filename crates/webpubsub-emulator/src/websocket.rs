@@ -15,20 +15,128 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 use webpubsub_protocol::{
-    parse_query, validate_group, AckError, AckErrorName, ClientMessage, DataType, Message,
-    MessageSource, Permission, ServerMessage, JSON_RELIABLE_SUBPROTOCOL, JSON_SUBPROTOCOL,
-    MAX_MESSAGE_BYTES,
+    parse_query, validate_group, AckError, AckErrorName, ClientMessage, ConnectEventRequest,
+    ConnectEventResponse, ContentType, DataType, EventType, Message, MessageSource, Permission,
+    ServerMessage, JSON_RELIABLE_SUBPROTOCOL, JSON_SUBPROTOCOL, MAX_MESSAGE_BYTES,
 };
 
 use crate::rest::{error, Reply};
 use crate::state::{ClientKind, NewConnection, Outbound, Resumed, State};
 use crate::tokens::Verifier;
+use crate::upstream::{Event, Upstream};
 
 /// What an upgrade needs.
 pub(crate) struct ClientContext {
     pub(crate) state: Arc<State>,
     pub(crate) verifier: Verifier,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The application's event handlers, when any are configured.
+    pub(crate) upstream: Option<Arc<Upstream>>,
+}
+
+/// Sends `connected` or `disconnected` upstream without waiting for the answer.
+fn notify(
+    ctx: &ClientContext,
+    hub: &str,
+    id: &str,
+    user_id: Option<&str>,
+    event_type: EventType,
+    body: &'static str,
+    reason: Option<String>,
+) {
+    let Some(upstream) = ctx.upstream.clone() else {
+        return;
+    };
+    if upstream.handler(hub, &event_type).is_none() {
+        return;
+    }
+    let (subprotocol, connection_state) = ctx
+        .state
+        .with_connection(hub, id, |c| (c.subprotocol, c.connection_state.clone()))
+        .unwrap_or((None, None));
+    let (hub, id, user_id) = (hub.to_owned(), id.to_owned(), user_id.map(str::to_owned));
+    let body = match reason {
+        Some(reason) => Bytes::from(serde_json::json!({ "reason": reason }).to_string()),
+        None => Bytes::from_static(body.as_bytes()),
+    };
+    tokio::spawn(async move {
+        let Some(handler) = upstream.handler(&hub, &event_type) else {
+            return;
+        };
+        let event = Event {
+            hub: &hub,
+            connection_id: &id,
+            user_id: user_id.as_deref(),
+            subprotocol,
+            connection_state,
+        };
+        let _ = upstream
+            .call(
+                handler,
+                event_type,
+                event,
+                "application/json; charset=utf-8",
+                body,
+            )
+            .await;
+    });
+}
+
+/// A blocking user event: `Ok(Some(reply))` when the handler answered with a body, `Ok(None)`
+/// without one, `Err(())` when there is no handler or it failed.
+async fn user_event(
+    ctx: &ClientContext,
+    hub: &str,
+    id: &str,
+    user_id: Option<&str>,
+    name: &str,
+    message: Message,
+) -> Result<Option<Message>, ()> {
+    let upstream = ctx.upstream.as_ref().ok_or(())?;
+    let event_type = EventType::User(name.to_owned());
+    let handler = upstream.handler(hub, &event_type).ok_or(())?;
+    let (subprotocol, connection_state) = ctx
+        .state
+        .with_connection(hub, id, |c| (c.subprotocol, c.connection_state.clone()))
+        .unwrap_or((None, None));
+    let event = Event {
+        hub,
+        connection_id: id,
+        user_id,
+        subprotocol,
+        connection_state,
+    };
+    let content_type = message.content_type().as_str();
+    let answer = upstream
+        .call(
+            handler,
+            event_type,
+            event,
+            content_type,
+            message.into_body(),
+        )
+        .await
+        .map_err(drop)?;
+    if !(200..300).contains(&answer.status) {
+        return Err(());
+    }
+    if let Some(state) = answer.connection_state {
+        ctx.state
+            .with_connection(hub, id, |c| c.connection_state = Some(state));
+    }
+    if answer.body.is_empty() {
+        return Ok(None);
+    }
+    let reply = match answer
+        .content_type
+        .as_deref()
+        .and_then(ContentType::from_header)
+    {
+        Some(ContentType::Json) => Message::json_raw(answer.body).map_err(drop)?,
+        Some(ContentType::Binary) => Message::binary(answer.body),
+        _ => Message::text(String::from_utf8_lossy(&answer.body).into_owned()),
+    };
+    Ok(Some(reply))
 }
 
 fn websocket_config() -> WebSocketConfig {
@@ -40,7 +148,7 @@ fn websocket_config() -> WebSocketConfig {
 }
 
 /// Answers a `/client/...` request: 401 before the upgrade for a bad token, then 101.
-pub(crate) fn upgrade(
+pub(crate) async fn upgrade(
     ctx: Arc<ClientContext>,
     mut request: Request<Incoming>,
     host: &str,
@@ -58,6 +166,7 @@ pub(crate) fn upgrade(
             "a WebSocket upgrade request is required",
         );
     };
+    let accept = derive_accept_key(key.as_bytes());
     let query = parse_query(request.uri().query().unwrap_or(""));
     let token = query
         .iter()
@@ -88,37 +197,101 @@ pub(crate) fn upgrade(
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect();
-    let (kind, chosen) = match offered
+    let mut chosen = offered
         .iter()
         .find(|p| p.as_str() == JSON_RELIABLE_SUBPROTOCOL || p.as_str() == JSON_SUBPROTOCOL)
-    {
-        Some(p) if p == JSON_RELIABLE_SUBPROTOCOL => (ClientKind::JsonReliable, Some(p.clone())),
-        Some(p) => (ClientKind::Json, Some(p.clone())),
-        None => (ClientKind::Raw, None),
+        .cloned();
+
+    let id = ctx.state.connection_id();
+    let mut new = NewConnection {
+        user_id: claims.subject.clone().filter(|s| !s.is_empty()),
+        kind: ClientKind::Raw,
+        roles: claims.roles.clone(),
+        groups: claims.groups.clone(),
+        reconnection_token: None,
+        connection_state: None,
     };
+    // The blocking `connect` event, before the upgrade: its answer may override the user, groups,
+    // roles and subprotocol, or refuse the client.
+    if let (None, Some(upstream)) = (&recovering, &ctx.upstream) {
+        if let Some(handler) = upstream.handler(&hub, &EventType::Connect) {
+            let body = connect_body(&claims, &query, headers, &offered);
+            let event = Event {
+                hub: &hub,
+                connection_id: &id,
+                user_id: new.user_id.as_deref(),
+                subprotocol: None,
+                connection_state: None,
+            };
+            match upstream
+                .call(
+                    handler,
+                    EventType::Connect,
+                    event,
+                    "application/json; charset=utf-8",
+                    body,
+                )
+                .await
+            {
+                Ok(answer) if (200..300).contains(&answer.status) => {
+                    if !answer.body.is_empty() {
+                        let Ok(overrides) =
+                            serde_json::from_slice::<ConnectEventResponse>(&answer.body)
+                        else {
+                            return error(
+                                500,
+                                "Error.InternalServerError",
+                                "the connect handler answered invalid JSON",
+                            );
+                        };
+                        if let Some(user) = overrides.user_id.filter(|u| !u.is_empty()) {
+                            new.user_id = Some(user);
+                        }
+                        new.groups.extend(overrides.groups.unwrap_or_default());
+                        new.roles.extend(overrides.roles.unwrap_or_default());
+                        if let Some(protocol) = overrides.subprotocol {
+                            chosen = offered.iter().find(|p| **p == protocol).cloned().or(chosen);
+                        }
+                    }
+                    new.connection_state = answer.connection_state;
+                }
+                Ok(answer) if (400..500).contains(&answer.status) => {
+                    let reason = String::from_utf8_lossy(&answer.body).into_owned();
+                    return error(answer.status, "Error.Unauthorized", reason);
+                }
+                _ => {
+                    return error(
+                        500,
+                        "Error.InternalServerError",
+                        "the connect handler failed",
+                    )
+                }
+            }
+        }
+    }
+    let kind = match chosen.as_deref() {
+        Some(JSON_RELIABLE_SUBPROTOCOL) => ClientKind::JsonReliable,
+        Some(JSON_SUBPROTOCOL) => ClientKind::Json,
+        _ => ClientKind::Raw,
+    };
+    new.kind = kind;
+    new.reconnection_token =
+        (kind == ClientKind::JsonReliable).then(|| ctx.state.reconnection_token());
 
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let out = response.headers_mut();
     out.insert("connection", HeaderValue::from_static("Upgrade"));
     out.insert("upgrade", HeaderValue::from_static("websocket"));
-    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
         out.insert("sec-websocket-accept", accept);
     }
-    if let Some(protocol) = &chosen {
+    if let Some(protocol) = chosen.as_deref().filter(|_| kind != ClientKind::Raw) {
         if let Ok(value) = HeaderValue::from_str(protocol) {
             out.insert("sec-websocket-protocol", value);
         }
     }
 
-    let new = NewConnection {
-        user_id: claims.subject.filter(|s| !s.is_empty()),
-        kind,
-        roles: claims.roles,
-        groups: claims.groups,
-        reconnection_token: (kind == ClientKind::JsonReliable)
-            .then(|| ctx.state.reconnection_token()),
-    };
     tokio::spawn(async move {
         let upgraded = match hyper::upgrade::on(&mut request).await {
             Ok(upgraded) => upgraded,
@@ -134,7 +307,7 @@ pub(crate) fn upgrade(
         )
         .await;
         let start = match recovering {
-            None => Start::New(new),
+            None => Start::New(id, new),
             Some((id, token)) => match ctx.state.resume(&hub, &id, &token) {
                 Some(resumed) => Start::Resumed(id, resumed),
                 None => {
@@ -154,6 +327,69 @@ pub(crate) fn upgrade(
         run(ctx, ws, hub, kind, start).await;
     });
     response
+}
+
+/// The `connect` event body: claims, query and headers as lists of strings (without the token).
+fn connect_body(
+    claims: &webpubsub_auth::Claims,
+    query: &[(String, String)],
+    headers: &http::HeaderMap,
+    offered: &[String],
+) -> Bytes {
+    let mut claim_map: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    claim_map.insert("aud".into(), claims.audiences.clone());
+    if let Some(sub) = &claims.subject {
+        claim_map.insert("sub".into(), vec![sub.clone()]);
+    }
+    for (name, value) in [
+        ("iat", claims.issued_at),
+        ("exp", claims.expires_at),
+        ("nbf", claims.not_before),
+    ] {
+        if let Some(value) = value {
+            claim_map.insert(name.into(), vec![value.to_string()]);
+        }
+    }
+    if !claims.roles.is_empty() {
+        claim_map.insert("role".into(), claims.roles.clone());
+    }
+    if !claims.groups.is_empty() {
+        claim_map.insert("webpubsub.group".into(), claims.groups.clone());
+    }
+    for (name, value) in &claims.other {
+        let value = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        claim_map.entry(name.clone()).or_default().push(value);
+    }
+    let mut query_map: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (k, v) in query.iter().filter(|(k, _)| k != "access_token") {
+        query_map.entry(k.clone()).or_default().push(v.clone());
+    }
+    let mut header_map: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (name, value) in headers
+        .iter()
+        .filter(|(n, _)| *n != http::header::AUTHORIZATION)
+    {
+        if let Ok(value) = value.to_str() {
+            header_map
+                .entry(name.as_str().to_owned())
+                .or_default()
+                .push(value.to_owned());
+        }
+    }
+    let body = ConnectEventRequest {
+        claims: claim_map,
+        query: query_map,
+        headers: header_map,
+        subprotocols: offered.to_vec(),
+        client_certificates: Vec::new(),
+        mqtt: None,
+    };
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
 fn frame(message: &ServerMessage) -> WsMessage {
@@ -179,7 +415,7 @@ enum Next {
 
 /// How a connection task begins.
 enum Start {
-    New(NewConnection),
+    New(String, NewConnection),
     /// A reliable client recovering its session.
     Resumed(String, Resumed),
 }
@@ -207,8 +443,7 @@ async fn run(
     let state = ctx.state.clone();
     let (mut sink, mut stream) = ws.split();
     let (id, user_id, mut outbound, kill) = match start {
-        Start::New(new) => {
-            let id = state.connection_id();
+        Start::New(id, new) => {
             let user_id = new.user_id.clone();
             let token = new.reconnection_token.clone();
             let (outbound, kill) = state.connect(&hub, &id, new);
@@ -223,6 +458,15 @@ async fn run(
                     return;
                 }
             }
+            notify(
+                &ctx,
+                &hub,
+                &id,
+                user_id.as_deref(),
+                EventType::Connected,
+                "{}",
+                None,
+            );
             (id, user_id, outbound, kill)
         }
         Start::Resumed(id, resumed) => {
@@ -248,7 +492,7 @@ async fn run(
             incoming = stream.next() => {
                 let next = match incoming {
                     Some(Ok(WsMessage::Close(frame))) => break End::ClientClosed(frame.map_or(1005, |f| u16::from(f.code))),
-                    Some(Ok(message)) => handle(&state, &hub, &id, kind, user_id.as_deref(), message),
+                    Some(Ok(message)) => handle(&ctx, &hub, &id, kind, user_id.as_deref(), message).await,
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => Next::Close(CloseCode::Size, "the message is larger than 1 MiB"),
                     _ => break End::Dropped,
                 };
@@ -313,18 +557,33 @@ async fn run(
         });
         return;
     }
+    let reason = match end {
+        End::ClientClosed(_) => None,
+        End::Dropped => Some("the connection was dropped".to_owned()),
+        End::ServerClosed => Some("closed by the service".to_owned()),
+    };
+    notify(
+        &ctx,
+        &hub,
+        &id,
+        user_id.as_deref(),
+        EventType::Disconnected,
+        "{}",
+        reason,
+    );
     state.disconnect(&hub, &id);
     tracing::debug!(%hub, connection = %id, "disconnected");
 }
 
-fn handle(
-    state: &State,
+async fn handle(
+    ctx: &ClientContext,
     hub: &str,
     id: &str,
     kind: ClientKind,
     user_id: Option<&str>,
     message: WsMessage,
 ) -> Next {
+    let state = ctx.state.as_ref();
     let text = match (kind, message) {
         (_, WsMessage::Close(_))
         | (_, WsMessage::Ping(_))
@@ -332,11 +591,21 @@ fn handle(
         | (_, WsMessage::Frame(_)) => return Next::Reply(None),
         // Raw clients' frames become `message` user events; with no event handler the service
         // drops the connection.
-        (ClientKind::Raw, _) => {
-            return Next::Close(
-                CloseCode::Error,
-                "no event handler is configured for message events",
-            )
+        (ClientKind::Raw, frame) => {
+            let message = match frame {
+                WsMessage::Text(text) => Message::text(text.as_str().to_owned()),
+                WsMessage::Binary(data) => Message::binary(data),
+                _ => return Next::Reply(None),
+            };
+            return match user_event(ctx, hub, id, user_id, "message", message).await {
+                Ok(Some(reply)) => {
+                    ctx.state
+                        .deliver(hub, &[id.to_owned()], &MessageSource::Server, &reply, None);
+                    Next::Reply(None)
+                }
+                Ok(None) => Next::Reply(None),
+                Err(()) => Next::Close(CloseCode::Error, "the message event was not handled"),
+            };
         }
         (_, WsMessage::Binary(_)) => {
             return Next::Close(
@@ -435,19 +704,36 @@ fn handle(
                 });
             Next::Reply(answered(ack_id, result))
         }
+        ClientMessage::Event { ack_id, .. } if duplicate(ack_id).is_some() => {
+            Next::Reply(duplicate(ack_id))
+        }
         ClientMessage::Event {
+            event,
             ack_id,
             data_type,
             data,
-            ..
         } => {
-            let result = to_message(data_type, &data).and_then(|_| {
-                Err((
+            let message = match to_message(data_type, &data) {
+                Ok(message) => message,
+                Err(e) => return Next::Reply(answered(ack_id, Err(e))),
+            };
+            // The reply (if any) goes out before the ack: both through the connection's queue.
+            let result = match user_event(ctx, hub, id, user_id, &event, message).await {
+                Ok(reply) => {
+                    if let Some(reply) = reply {
+                        state.deliver(hub, &[id.to_owned()], &MessageSource::Server, &reply, None);
+                    }
+                    Ok(())
+                }
+                Err(()) => Err((
                     AckErrorName::InternalServerError,
-                    "no event handler is configured".to_owned(),
-                ))
-            });
-            Next::Reply(answered(ack_id, result))
+                    "the event was not handled".to_owned(),
+                )),
+            };
+            if let Some(ack) = answered(ack_id, result) {
+                state.send_text(hub, id, serde_json::to_string(&ack).unwrap_or_default());
+            }
+            Next::Reply(None)
         }
         ClientMessage::SequenceAck { sequence_id } => {
             state.with_connection(hub, id, |c| c.acknowledge(sequence_id));

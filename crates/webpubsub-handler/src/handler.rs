@@ -229,10 +229,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
         }
         let origin = header(headers, "webhook-request-origin");
         if let AllowedOrigins::Hosts(_) = self.options.allowed_origins {
-            if origin
-                .as_deref()
-                .is_none_or(|o| self.allowed(o).is_empty())
-            {
+            if origin.as_deref().is_none_or(|o| self.allowed(o).is_empty()) {
                 return refuse(403, "the requesting origin is not allowed");
             }
         }

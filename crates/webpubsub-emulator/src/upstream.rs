@@ -1,0 +1,264 @@
+//! Upstream events: the emulator calls the application's event handlers (CloudEvents over HTTP)
+//! for `connect`, `connected`, `disconnected` and user events, after validating each handler
+//! (abuse protection), with `ce-signature` for the access key.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use serde::Deserialize;
+use webpubsub_auth::{event_signature, AccessKey};
+use webpubsub_protocol::{percent_encode, CloudEventHeaders, EventType};
+use webpubsub_transport::{HttpClient, HyperClient, HyperClientOptions};
+
+/// One event handler of a hub: where events go and which ones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventHandlerSettings {
+    /// The URL, with `{hub}` and `{event}` replaced (never in the host name), e.g.
+    /// `http://localhost:3000/eventhandler/{event}`.
+    pub url_template: String,
+    /// User events sent here: `*`, or a comma-separated list of names. Default none.
+    #[serde(default)]
+    pub user_event_pattern: String,
+    /// System events sent here: a subset of `connect`, `connected`, `disconnected`.
+    #[serde(default)]
+    pub system_events: Vec<String>,
+}
+
+impl EventHandlerSettings {
+    fn wants(&self, event: &EventType) -> bool {
+        match event {
+            EventType::User(name) => {
+                let pattern = self.user_event_pattern.trim();
+                pattern == "*"
+                    || pattern
+                        .split(',')
+                        .any(|p| p.trim().eq_ignore_ascii_case(name))
+            }
+            system => self
+                .system_events
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(system.event_name())),
+        }
+    }
+
+    fn url(&self, hub: &str, event: &str) -> String {
+        self.url_template
+            .replace("{hub}", &percent_encode(hub))
+            .replace("{event}", &percent_encode(event))
+    }
+}
+
+/// Why an upstream call did not give an answer.
+#[derive(Debug)]
+pub(crate) enum UpstreamError {
+    /// The handler failed validation (abuse protection).
+    NotValidated,
+    /// No answer (connect refused, timeout, broken connection).
+    Unreachable,
+}
+
+/// A handler's answer.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) connection_state: Option<String>,
+    pub(crate) body: Bytes,
+}
+
+/// The attributes of an event.
+pub(crate) struct Event<'a> {
+    pub(crate) hub: &'a str,
+    pub(crate) connection_id: &'a str,
+    pub(crate) user_id: Option<&'a str>,
+    pub(crate) subprotocol: Option<&'a str>,
+    pub(crate) connection_state: Option<String>,
+}
+
+pub(crate) struct Upstream {
+    /// Handlers by lower-cased hub name; `*` applies to every hub without its own.
+    hubs: HashMap<String, Vec<EventHandlerSettings>>,
+    client: Arc<dyn HttpClient>,
+    keys: Vec<AccessKey>,
+    origin: String,
+    validated: Mutex<HashMap<String, bool>>,
+    ids: AtomicU64,
+}
+
+impl Upstream {
+    pub(crate) fn new(
+        hubs: HashMap<String, Vec<EventHandlerSettings>>,
+        key: AccessKey,
+        origin: String,
+    ) -> std::io::Result<Self> {
+        let options = HyperClientOptions {
+            response_timeout: Some(Duration::from_secs(20)),
+            ..Default::default()
+        };
+        let client = HyperClient::new(options).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Self {
+            hubs: hubs
+                .into_iter()
+                .map(|(hub, handlers)| (hub.to_ascii_lowercase(), handlers))
+                .collect(),
+            client: Arc::new(client),
+            keys: vec![key],
+            origin,
+            validated: Mutex::default(),
+            ids: AtomicU64::new(1),
+        })
+    }
+
+    /// The first handler of `hub` that takes `event`.
+    pub(crate) fn handler(&self, hub: &str, event: &EventType) -> Option<&EventHandlerSettings> {
+        let own = self.hubs.get(&hub.to_ascii_lowercase());
+        own.or_else(|| self.hubs.get("*"))?
+            .iter()
+            .find(|h| h.wants(event))
+    }
+
+    /// Abuse protection: `OPTIONS` with `WebHook-Request-Origin`; valid when 2xx and
+    /// `WebHook-Allowed-Origin` is `*` or names this origin. Remembered per URL.
+    async fn validate(&self, url: &str) -> bool {
+        if let Some(known) = self
+            .validated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(url)
+        {
+            return *known;
+        }
+        let request = Request::options(url)
+            .header("WebHook-Request-Origin", self.origin.as_str())
+            .header("ce-awpsversion", "1.0")
+            .body(Bytes::new());
+        let ok = match request {
+            Ok(request) => match self.client.execute(&request).await {
+                Ok(response) if response.status().is_success() => response
+                    .headers()
+                    .get_all("webhook-allowed-origin")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .any(|o| o.trim() == "*" || o.trim().eq_ignore_ascii_case(&self.origin)),
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        if !ok {
+            tracing::warn!(
+                url,
+                "the event handler failed abuse-protection validation; events are not sent to it"
+            );
+        }
+        self.validated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(url.to_owned(), ok);
+        ok
+    }
+
+    /// Sends one event to the handler that takes it.
+    pub(crate) async fn call(
+        &self,
+        handler: &EventHandlerSettings,
+        event_type: EventType,
+        event: Event<'_>,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<Answer, UpstreamError> {
+        let url = handler.url(event.hub, event_type.event_name());
+        if !self.validate(&handler.url(event.hub, "validate")).await {
+            return Err(UpstreamError::NotValidated);
+        }
+        let id = self.ids.fetch_add(1, Ordering::Relaxed).to_string();
+        let mut headers = CloudEventHeaders::new(event_type, event.hub, event.connection_id, &id)
+            .with_signature(event_signature(event.connection_id, &self.keys))
+            .with_time(now_rfc3339());
+        if let Some(user) = event.user_id {
+            headers = headers.with_user_id(user);
+        }
+        if let Some(subprotocol) = event.subprotocol {
+            headers = headers.with_subprotocol(subprotocol);
+        }
+        if let Some(state) = event.connection_state {
+            headers = headers.with_connection_state(state);
+        }
+        let mut builder = Request::post(&url)
+            .header("content-type", content_type)
+            .header("WebHook-Request-Origin", self.origin.as_str());
+        for (name, value) in headers.to_headers() {
+            builder = builder.header(name, value);
+        }
+        let request = builder.body(body).map_err(|_| UpstreamError::Unreachable)?;
+        let response = self.client.execute(&request).await.map_err(|e| {
+            tracing::warn!(url, error = %e, "the event handler did not answer");
+            UpstreamError::Unreachable
+        })?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(Answer {
+            status: response.status().as_u16(),
+            content_type: header("content-type"),
+            connection_state: header("ce-connectionstate"),
+            body: response.body().clone(),
+        })
+    }
+}
+
+/// The current time as RFC 3339 (UTC, seconds).
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let days = (secs / 86_400) as i64;
+    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_selection_and_templates() {
+        let settings = EventHandlerSettings {
+            url_template: "http://h/api/{hub}/{event}".into(),
+            user_event_pattern: "message, join".into(),
+            system_events: vec!["connect".into()],
+        };
+        assert!(settings.wants(&EventType::Connect));
+        assert!(!settings.wants(&EventType::Connected));
+        assert!(settings.wants(&EventType::User("JOIN".into())));
+        assert!(!settings.wants(&EventType::User("other".into())));
+        assert_eq!(
+            settings.url("my hub", "connect"),
+            "http://h/api/my%20hub/connect"
+        );
+        let any = EventHandlerSettings {
+            user_event_pattern: "*".into(),
+            ..settings
+        };
+        assert!(any.wants(&EventType::User("anything".into())));
+        assert_eq!(now_rfc3339().len(), 20);
+    }
+}

@@ -1,0 +1,254 @@
+//! Upstream events end to end: the emulator calls our `webpubsub-handler` (served over hyper on
+//! loopback) for connect, connected, disconnected and user events, with real signatures.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use webpubsub::{AccessKey, ClientAccessTokenOptions, WebPubSubServiceClient};
+use webpubsub_emulator::{Emulator, EventHandlerSettings};
+use webpubsub_handler::{
+    serve_hyper, ConnectResponse, EventContext, EventHandler, HandlerOptions, UserEvent,
+    UserEventResponse, WebPubSubEventHandler,
+};
+use webpubsub_protocol::{ConnectEventRequest, Payload};
+
+#[derive(Default)]
+struct App {
+    log: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for App {
+    async fn connect(
+        &self,
+        ctx: &mut EventContext,
+        request: ConnectEventRequest,
+    ) -> ConnectResponse {
+        let name = request.query.get("name").and_then(|v| v.first()).cloned();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("connect {:?} {:?}", name, request.subprotocols));
+        match name.as_deref() {
+            Some("intruder") => ConnectResponse::reject(403, "go away"),
+            Some(name) => {
+                ctx.set_state("count", 0);
+                ConnectResponse::Accept {
+                    user_id: Some(name.to_owned()),
+                    groups: Some(vec!["lobby".into()]),
+                    roles: None,
+                    subprotocol: None,
+                }
+            }
+            None => ConnectResponse::accept(),
+        }
+    }
+
+    async fn connected(&self, ctx: &EventContext) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("connected {:?}", ctx.user_id));
+    }
+
+    async fn disconnected(&self, ctx: &EventContext, _reason: Option<String>) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("disconnected {:?}", ctx.user_id));
+    }
+
+    async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
+        let count = ctx.state("count").and_then(Value::as_i64).unwrap_or(-100) + 1;
+        ctx.set_state("count", count);
+        match (event.name.as_str(), event.data) {
+            ("fail", _) => UserEventResponse::Reject {
+                status: 500,
+                reason: "no".into(),
+            },
+            (name, Payload::Text(text)) => {
+                UserEventResponse::Reply(Payload::Text(format!("{name}#{count}: {text}")))
+            }
+            (_, data) => UserEventResponse::Reply(data),
+        }
+    }
+}
+
+async fn next(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Ws {
+    tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
+fn text(frame: Ws) -> Value {
+    match frame {
+        Ws::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_drives_the_handler_for_every_event() {
+    let key = AccessKey::DEVELOPMENT;
+    let app = Arc::new(WebPubSubEventHandler::new(
+        "chat",
+        HandlerOptions::new([AccessKey::new(key)]),
+        App::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let emulator = Emulator::builder()
+        .access_key(key)
+        .event_handler(
+            "chat",
+            EventHandlerSettings {
+                url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
+                user_event_pattern: "*".into(),
+                system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let client =
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+            .unwrap();
+    let url = client
+        .get_client_access_token(Some(ClientAccessTokenOptions::default()))
+        .await
+        .unwrap()
+        .url;
+
+    // connect: the handler names the user and puts it in "lobby".
+    let mut request = format!("{url}&name=zed").into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "json.webpubsub.azure.v1".parse().unwrap(),
+    );
+    let (mut zed, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let connected = text(next(&mut zed).await);
+    assert_eq!(connected["userId"], "zed");
+    assert!(client.group_exists("lobby").await.unwrap());
+
+    // User events: the reply comes back before the ack, and the state carries across events.
+    zed.send(Ws::text(
+        json!({"type": "event", "event": "say", "ackId": 1, "dataType": "text", "data": "hi"})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        text(next(&mut zed).await),
+        json!({"type": "message", "from": "server", "dataType": "text", "data": "say#1: hi"})
+    );
+    assert_eq!(
+        text(next(&mut zed).await),
+        json!({"type": "ack", "ackId": 1, "success": true})
+    );
+    zed.send(Ws::text(
+        json!({"type": "event", "event": "say", "ackId": 2, "dataType": "text", "data": "again"})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(text(next(&mut zed).await)["data"], "say#2: again");
+    assert_eq!(text(next(&mut zed).await)["success"], true);
+    zed.send(Ws::text(
+        json!({"type": "event", "event": "fail", "ackId": 3, "dataType": "json", "data": {"x": 1}})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        text(next(&mut zed).await)["error"]["name"],
+        "InternalServerError"
+    );
+
+    // A raw client's frames are `message` events; the reply comes back as a frame.
+    let (mut raw, _) = tokio_tungstenite::connect_async(format!("{url}&name=rae"))
+        .await
+        .unwrap();
+    raw.send(Ws::text("ping?")).await.unwrap();
+    assert_eq!(next(&mut raw).await, Ws::text("message#1: ping?"));
+
+    // A rejected connect refuses the upgrade with the handler's status.
+    match tokio_tungstenite::connect_async(format!("{url}&name=intruder"))
+        .await
+        .unwrap_err()
+    {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
+        other => panic!("{other:?}"),
+    }
+
+    zed.close(None).await.unwrap();
+    drop(raw);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = app.handler().log.lock().unwrap().clone();
+        if log.iter().filter(|l| l.starts_with("disconnected")).count() == 2 {
+            assert!(
+                log.contains(&"connected Some(\"zed\")".to_owned()),
+                "{log:?}"
+            );
+            assert!(
+                log.contains(&"connect Some(\"zed\") [\"json.webpubsub.azure.v1\"]".to_owned()),
+                "{log:?}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    emulator.shutdown().await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_fails_validation_gets_no_events() {
+    // A handler that allows only another origin: validation fails, so connect is refused (500)
+    // rather than sent.
+    let mut options = HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]);
+    options.allowed_origins =
+        webpubsub_handler::AllowedOrigins::Hosts(vec!["somewhere.else".into()]);
+    let app = Arc::new(WebPubSubEventHandler::new("chat", options, App::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let emulator = Emulator::builder()
+        .event_handler(
+            "*",
+            EventHandlerSettings {
+                url_template: format!("http://{handler_addr}/eventhandler"),
+                user_event_pattern: String::new(),
+                system_events: vec!["connect".into()],
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let client =
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+            .unwrap();
+    let url = client.get_client_access_token(None).await.unwrap().url;
+    match tokio_tungstenite::connect_async(url).await.unwrap_err() {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 500),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        app.handler().log.lock().unwrap().is_empty(),
+        "no event reached the handler"
+    );
+    emulator.shutdown().await;
+    server.abort();
+}
