@@ -1,8 +1,9 @@
 //! The official SDKs the interop tests drive, installed into `target/interop/`.
 //!
-//! Python packages go into a virtual environment so the machine's Python stays untouched. The
-//! tests find it through `WEBPUBSUB_TEST_PYTHON`; `WEBPUBSUB_REQUIRE_INTEROP=1` turns a missing
-//! package into a failure instead of a skip.
+//! Python packages go into a virtual environment so the machine's Python stays untouched; npm
+//! packages into `target/interop/node`. The tests find them through `WEBPUBSUB_TEST_PYTHON` and
+//! `WEBPUBSUB_TEST_NODE_PATH`; `WEBPUBSUB_REQUIRE_INTEROP=1` turns a missing package into a
+//! failure instead of a skip.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,18 +16,62 @@ const PYTHON_PACKAGES: &[&str] = &[
     "azure-messaging-webpubsubclient==1.1.0",
 ];
 
+/// Pinned npm packages: the JS service SDK and express handler. (`@azure/web-pubsub-client` 1.1.0
+/// needs Node 22; it is not installed while the machines run Node 20.)
+const NODE_PACKAGES: &[&str] = &[
+    "@azure/web-pubsub@1.2.0",
+    "@azure/web-pubsub-express@1.1.0",
+    "express@4.21.2",
+];
+
 /// What the test run needs to find the interop tools.
 #[derive(Debug)]
 pub(crate) struct Interop {
     python: PathBuf,
+    node_path: PathBuf,
 }
 
 impl Interop {
     pub(crate) fn apply(&self, command: &mut Command) {
         command
             .env("WEBPUBSUB_TEST_PYTHON", &self.python)
+            .env("WEBPUBSUB_TEST_NODE_PATH", &self.node_path)
             .env("WEBPUBSUB_REQUIRE_INTEROP", "1");
     }
+}
+
+/// Installs the pinned npm packages when they are missing.
+fn prepare_node() -> Result<PathBuf> {
+    let dir = root().join("target").join("interop").join("node");
+    let modules = dir.join("node_modules");
+    let stamp = dir.join(".installed");
+    let wanted = NODE_PACKAGES.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && modules.exists()
+    {
+        return Ok(modules);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    std::fs::write(
+        dir.join("package.json"),
+        "{\"name\":\"webpubsub-interop\",\"private\":true}\n",
+    )
+    .map_err(|e| format!("writing package.json: {e}"))?;
+    run(
+        "npm install the official JS packages",
+        Command::new("npm")
+            .current_dir(&dir)
+            .args([
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--save-exact",
+            ])
+            .args(NODE_PACKAGES),
+    )
+    .map_err(|e| format!("{e}: the interop tests need Node.js and npm"))?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
+    Ok(modules)
 }
 
 /// Creates the virtual environment and installs the pinned packages when they are missing.
@@ -35,8 +80,9 @@ pub(crate) fn prepare() -> Result<Interop> {
     let python = venv.join("bin").join("python");
     let stamp = venv.join(".installed");
     let wanted = PYTHON_PACKAGES.join("\n");
+    let node_path = prepare_node()?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
-        return Ok(Interop { python });
+        return Ok(Interop { python, node_path });
     }
     let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     run(
@@ -60,5 +106,5 @@ pub(crate) fn prepare() -> Result<Interop> {
             .args(PYTHON_PACKAGES),
     )?;
     std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
-    Ok(Interop { python })
+    Ok(Interop { python, node_path })
 }

@@ -38,3 +38,37 @@ pub fn python_with(modules: &[&str]) -> Option<String> {
     );
     None
 }
+
+/// `node` and the `NODE_PATH` holding the official JS packages, when every package in `packages`
+/// is there: `$WEBPUBSUB_TEST_NODE_PATH` (set by `cargo xtask test`).
+///
+/// Returns `None` (after printing why) so the test can skip.
+///
+/// # Panics
+/// When `WEBPUBSUB_REQUIRE_INTEROP=1` and a package is missing.
+pub fn node_with(packages: &[&str]) -> Option<std::path::PathBuf> {
+    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let reason = match std::env::var_os("WEBPUBSUB_TEST_NODE_PATH").map(std::path::PathBuf::from) {
+        None => "WEBPUBSUB_TEST_NODE_PATH is not set".to_owned(),
+        Some(path) => match packages
+            .iter()
+            .find(|p| !path.join(p).join("package.json").exists())
+        {
+            Some(missing) => format!("{missing} is not installed in {}", path.display()),
+            None if Command::new("node")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()) =>
+            {
+                return Some(path)
+            }
+            None => "node did not start".to_owned(),
+        },
+    };
+    assert!(!required, "interop required but {reason}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED interop: {reason} (run `cargo xtask test` to install it)"
+    );
+    None
+}
