@@ -1,4 +1,6 @@
-//! Helpers shared by the examples in `examples/`.
+//! Helpers shared by the examples in `examples/`, and the chat app server.
+
+pub mod chat;
 
 /// The connection string from `WEBPUBSUB_CONNECTION_STRING`, or `None` after saying (on stderr)
 /// how to run the example against a service.

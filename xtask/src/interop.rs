@@ -29,6 +29,38 @@ const NODE_PACKAGES: &[&str] = &[
 pub(crate) struct Interop {
     python: PathBuf,
     node_path: PathBuf,
+    chromium: String,
+}
+
+/// Debian's Chromium for the browser test, installed with apt-get when missing.
+fn prepare_chromium() -> Result<String> {
+    let works = |binary: &str| {
+        Command::new(binary)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works("chromium") {
+        return Ok("chromium".into());
+    }
+    run(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-qq"]),
+    )
+    .and_then(|()| {
+        run(
+            "apt-get install chromium",
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    })
+    .map_err(|e| format!("{e}: the browser test needs Debian's chromium package"))?;
+    if works("chromium") {
+        Ok("chromium".into())
+    } else {
+        Err("chromium was installed but does not start".into())
+    }
 }
 
 impl Interop {
@@ -36,6 +68,7 @@ impl Interop {
         command
             .env("WEBPUBSUB_TEST_PYTHON", &self.python)
             .env("WEBPUBSUB_TEST_NODE_PATH", &self.node_path)
+            .env("WEBPUBSUB_TEST_CHROMIUM", &self.chromium)
             .env("WEBPUBSUB_REQUIRE_INTEROP", "1");
     }
 }
@@ -81,8 +114,13 @@ pub(crate) fn prepare() -> Result<Interop> {
     let stamp = venv.join(".installed");
     let wanted = PYTHON_PACKAGES.join("\n");
     let node_path = prepare_node()?;
+    let chromium = prepare_chromium()?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
-        return Ok(Interop { python, node_path });
+        return Ok(Interop {
+            python,
+            node_path,
+            chromium,
+        });
     }
     let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     run(
@@ -106,5 +144,9 @@ pub(crate) fn prepare() -> Result<Interop> {
             .args(PYTHON_PACKAGES),
     )?;
     std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
-    Ok(Interop { python, node_path })
+    Ok(Interop {
+        python,
+        node_path,
+        chromium,
+    })
 }

@@ -63,22 +63,34 @@ fn notify(
         let Some(handler) = upstream.handler(&hub, &event_type) else {
             return;
         };
-        let event = Event {
-            hub: &hub,
-            connection_id: &id,
-            user_id: user_id.as_deref(),
-            subprotocol,
-            connection_state,
-        };
-        let _ = upstream
-            .call(
-                handler,
-                event_type,
-                event,
-                "application/json; charset=utf-8",
-                body,
-            )
-            .await;
+        // Not waited for by anyone: a few bounded retries when the handler is unreachable or
+        // answers 5xx, then give up (the event is logged by the upstream call).
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+            }
+            let event = Event {
+                hub: &hub,
+                connection_id: &id,
+                user_id: user_id.as_deref(),
+                subprotocol,
+                connection_state: connection_state.clone(),
+            };
+            match upstream
+                .call(
+                    handler,
+                    event_type.clone(),
+                    event,
+                    "application/json; charset=utf-8",
+                    body.clone(),
+                )
+                .await
+            {
+                Ok(answer) if answer.status < 500 => return,
+                Err(crate::upstream::UpstreamError::NotValidated) => return,
+                _ => {}
+            }
+        }
     });
 }
 

@@ -72,3 +72,28 @@ pub fn node_with(packages: &[&str]) -> Option<std::path::PathBuf> {
     );
     None
 }
+
+/// A Chromium binary for browser tests: `$WEBPUBSUB_TEST_CHROMIUM`, else `chromium` on the path.
+///
+/// Returns `None` (after printing why) so the test can skip.
+///
+/// # Panics
+/// When `WEBPUBSUB_REQUIRE_INTEROP=1` and no Chromium starts.
+pub fn chromium() -> Option<String> {
+    let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let binary = std::env::var("WEBPUBSUB_TEST_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    if Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Some(binary);
+    }
+    let reason = format!("{binary} did not start");
+    assert!(!required, "browser test required but {reason}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED browser test: {reason} (`apt-get install chromium`, or run `cargo xtask test`)"
+    );
+    None
+}
