@@ -2,19 +2,37 @@
 //! and move connections between groups with an OData filter.
 //!
 //! ```text
+//! cargo run -p examples --example groups_and_permissions                     # embedded emulator
 //! WEBPUBSUB_CONNECTION_STRING=... cargo run -p examples --example groups_and_permissions [connection-id]
 //! ```
+//!
+//! On the embedded emulator it connects a client of its own to have a connection to work with.
 
 #![allow(clippy::print_stdout)] // an example reports on stdout
 
 use webpubsub::{Filter, Message, Permission, PermissionOptions, WebPubSubServiceClient};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let Some(connection_string) = examples::connection_string("groups_and_permissions") else {
-        return Ok(());
-    };
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (connection_string, emulator) =
+        examples::connection_string_or_emulator("groups_and_permissions").await?;
     let client = WebPubSubServiceClient::from_connection_string(&connection_string, "chat")?;
+    // On the emulator: a client of our own to work with.
+    let mut own = None;
+    if emulator.is_some() {
+        let url = client
+            .get_client_access_token(Some(webpubsub::ClientAccessTokenOptions {
+                user_id: Some("listener-1".into()),
+                ..Default::default()
+            }))
+            .await?
+            .url;
+        own = Some(
+            examples::connect_client(&url)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
     let room = client.group("room-1");
 
     // Users: every connection of the user, now and later, joins the group.
@@ -31,7 +49,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     // One connection: join, permission to publish to the group, check, revoke.
-    if let Some(connection_id) = std::env::args().nth(1) {
+    let connection_id = std::env::args()
+        .nth(1)
+        .or_else(|| own.as_ref().map(|(_, id)| id.clone()));
+    if let Some(connection_id) = connection_id {
         match room.add_connection(&connection_id).await {
             Err(e) if e.is_not_found() => println!("connection {connection_id} is not connected"),
             other => other?,
@@ -55,9 +76,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
     }
 
+    println!(
+        "news has connections: {}",
+        client.group_exists("news").await?
+    );
     room.remove_user("alice").await?;
     client
         .remove_connections_from_groups(&["news"], &listeners.to_string())
         .await?;
+    drop(own);
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
     Ok(())
 }

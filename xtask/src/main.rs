@@ -111,7 +111,13 @@ fn test() -> Result {
     interop.apply(&mut tests);
     run("cargo test", &mut tests)?;
     // The examples that need no service run as smoke tests (the rest are compiled above).
-    for example in ["token_only", "custom_transport", "quickstart"] {
+    for example in [
+        "token_only",
+        "custom_transport",
+        "quickstart",
+        "groups_and_permissions",
+        "list_connections",
+    ] {
         run(
             &format!("example {example}"),
             cargo()
