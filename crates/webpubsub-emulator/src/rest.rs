@@ -340,14 +340,21 @@ fn send(
         },
         _ => MessageSource::Server,
     };
-    let ids = ctx.state.select(hub, &scope, excluded, filter.as_ref());
     let message = match content_type {
         ContentType::Json => Message::json_raw(request.body.clone())
             .map_err(|_| bad_request("the body is not valid JSON"))?,
         ContentType::Text => Message::text(String::from_utf8_lossy(&request.body).into_owned()),
         ContentType::Binary => Message::binary(request.body.clone()),
     };
-    ctx.state.deliver(hub, &ids, &source, &message, None);
+    match scope {
+        Scope::All => ctx
+            .state
+            .broadcast(hub, excluded, filter.as_ref(), &message),
+        scope => {
+            let ids = ctx.state.select(hub, &scope, excluded, filter.as_ref());
+            ctx.state.deliver(hub, &ids, &source, &message, None);
+        }
+    }
     Ok(status(202))
 }
 

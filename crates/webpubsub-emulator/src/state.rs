@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use webpubsub_protocol::{
     ConnectionInfo, ContentType, DataType, Filter, Message, MessageSource, Permission,
     ServerMessage,
@@ -38,8 +39,9 @@ pub(crate) enum ClientKind {
 /// What the connection task writes to the socket.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    Text(String),
-    Binary(Vec<u8>),
+    /// Shared between every receiver of a broadcast: cloning does not copy.
+    Text(Utf8Bytes),
+    Binary(bytes::Bytes),
     /// Send `disconnected` (JSON kinds) and close with this code and reason.
     Close {
         code: u16,
@@ -605,39 +607,47 @@ impl State {
         let Some(hub) = hubs.get_mut(&key(hub)) else {
             return;
         };
-        let (data_type, data) = frame_data(message);
-        let mut json_frame: Option<String> = None;
+        let mut frames = Frames::new(source, message);
         for id in ids {
             if Some(id.as_str()) == skip {
                 continue;
             }
-            let Some(connection) = hub.connections.get_mut(id) else {
+            if let Some(connection) = hub.connections.get_mut(id) {
+                frames.deliver(connection);
+            }
+        }
+    }
+
+    /// Sends to every connection of a hub that `excluded` and `filter` let through, in one pass
+    /// under the lock (no list of ids in between).
+    pub(crate) fn broadcast(
+        &self,
+        hub: &str,
+        excluded: &[String],
+        filter: Option<&Filter>,
+        message: &Message,
+    ) {
+        let mut hubs = self.lock();
+        let Some(hub) = hubs.get_mut(&key(hub)) else {
+            return;
+        };
+        let mut frames = Frames::new(&MessageSource::Server, message);
+        for connection in hub.connections.values_mut() {
+            if !excluded.is_empty() && excluded.contains(&connection.id) {
                 continue;
-            };
-            let frame = match connection.kind {
-                ClientKind::Raw => match message.content_type() {
-                    ContentType::Binary => Outbound::Binary(message.body().to_vec()),
-                    _ => Outbound::Text(String::from_utf8_lossy(message.body()).into_owned()),
-                },
-                ClientKind::Json => {
-                    let text = json_frame.get_or_insert_with(|| {
-                        message_frame(source, data_type, data.clone(), None)
-                    });
-                    Outbound::Text(text.clone())
+            }
+            if let Some(filter) = filter {
+                let groups: Vec<String> = connection.groups.iter().cloned().collect();
+                let info = ConnectionInfo {
+                    connection_id: &connection.id,
+                    user_id: connection.user_id.as_deref(),
+                    groups: &groups,
+                };
+                if !filter.matches(&info).unwrap_or(false) {
+                    continue;
                 }
-                ClientKind::JsonReliable => {
-                    connection.sequence += 1;
-                    let text =
-                        message_frame(source, data_type, data.clone(), Some(connection.sequence));
-                    connection.remember(connection.sequence, &text);
-                    if connection.detached.is_some() {
-                        // Kept for replay when the client recovers.
-                        continue;
-                    }
-                    Outbound::Text(text)
-                }
-            };
-            push(connection, frame);
+            }
+            frames.deliver(connection);
         }
     }
 
@@ -679,7 +689,7 @@ impl State {
 
     /// Queues a text frame for one connection (after anything already queued).
     pub(crate) fn send_text(&self, hub: &str, id: &str, text: String) {
-        self.with_connection(hub, id, |c| push(c, Outbound::Text(text)));
+        self.with_connection(hub, id, |c| push(c, Outbound::Text(text.into())));
     }
 
     /// Every connection of every hub, for shutdown.
@@ -716,6 +726,72 @@ fn role_name(permission: Permission) -> &'static str {
 
 fn role_is_for(role: &str, permission: Permission) -> bool {
     role.starts_with(role_name(permission))
+}
+
+/// The frames of one delivery, built once and shared by every receiver of the same kind.
+struct Frames<'a> {
+    source: &'a MessageSource,
+    message: &'a Message,
+    data: (DataType, Value),
+    raw_text: Option<Utf8Bytes>,
+    json: Option<Utf8Bytes>,
+}
+
+impl<'a> Frames<'a> {
+    fn new(source: &'a MessageSource, message: &'a Message) -> Self {
+        Self {
+            source,
+            message,
+            data: frame_data(message),
+            raw_text: None,
+            json: None,
+        }
+    }
+
+    fn deliver(&mut self, connection: &mut Connection) {
+        let (data_type, data) = (&self.data.0, &self.data.1);
+        let frame = match connection.kind {
+            ClientKind::Raw => match self.message.content_type() {
+                ContentType::Binary => Outbound::Binary(self.message.clone().into_body()),
+                _ => {
+                    let body = self.message.body();
+                    Outbound::Text(
+                        self.raw_text
+                            .get_or_insert_with(|| {
+                                String::from_utf8_lossy(body).into_owned().into()
+                            })
+                            .clone(),
+                    )
+                }
+            },
+            ClientKind::Json => {
+                let source = self.source;
+                Outbound::Text(
+                    self.json
+                        .get_or_insert_with(|| {
+                            message_frame(source, *data_type, data.clone(), None).into()
+                        })
+                        .clone(),
+                )
+            }
+            ClientKind::JsonReliable => {
+                connection.sequence += 1;
+                let text = message_frame(
+                    self.source,
+                    *data_type,
+                    data.clone(),
+                    Some(connection.sequence),
+                );
+                connection.remember(connection.sequence, &text);
+                if connection.detached.is_some() {
+                    // Kept for replay when the client recovers.
+                    return;
+                }
+                Outbound::Text(text.into())
+            }
+        };
+        push(connection, frame);
+    }
 }
 
 /// A `type: message` frame.

@@ -442,6 +442,47 @@ enum End {
     ServerClosed,
 }
 
+/// The most frames written with one flush.
+const WRITE_BATCH: usize = 64;
+
+/// Writes queued frames and flushes once; `Ok(true)` when one of them closed the connection.
+async fn write_batch<S>(
+    sink: &mut S,
+    kind: ClientKind,
+    batch: Vec<Outbound>,
+) -> Result<bool, tokio_tungstenite::tungstenite::Error>
+where
+    S: futures_util::Sink<WsMessage, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+{
+    for frame in batch {
+        match frame {
+            Outbound::Text(text) => sink.feed(WsMessage::Text(text)).await?,
+            Outbound::Binary(data) => sink.feed(WsMessage::Binary(data)).await?,
+            Outbound::Close { code, reason } => {
+                if kind != ClientKind::Raw {
+                    sink.feed(frame_of(&ServerMessage::Disconnected {
+                        message: Some(reason.clone()),
+                    }))
+                    .await?;
+                }
+                let reason: String = reason.chars().take(120).collect();
+                let close = WsMessage::Close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                }));
+                let _ = sink.send(close).await;
+                return Ok(true);
+            }
+        }
+    }
+    sink.flush().await?;
+    Ok(false)
+}
+
+fn frame_of(message: &ServerMessage) -> WsMessage {
+    frame(message)
+}
+
 /// How long a dropped reliable session waits for its client to recover.
 const RECOVERY_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -522,24 +563,26 @@ async fn run(
                 }
             }
             out = outbound.recv() => {
-                let data = match out {
-                    Some(Outbound::Text(text)) => WsMessage::text(text),
-                    Some(Outbound::Binary(data)) => WsMessage::binary(data),
-                    Some(Outbound::Close { code, reason }) => {
-                        if kind != ClientKind::Raw {
-                            let _ = sink.send(frame(&ServerMessage::Disconnected { message: Some(reason.clone()) })).await;
-                        }
-                        let reason: String = reason.chars().take(120).collect();
-                        let _ = sink.send(close(CloseCode::from(code), reason)).await;
-                        break End::ServerClosed;
+                let Some(first) = out else { break End::ServerClosed };
+                // Take what else is queued (up to a batch) and write it with one flush: under
+                // fan-out load that is one system call for many frames.
+                let mut batch = vec![first];
+                while batch.len() < WRITE_BATCH {
+                    match outbound.try_recv() {
+                        Ok(frame) => batch.push(frame),
+                        Err(_) => break,
                     }
-                    None => break End::ServerClosed,
-                };
-                // A client that stops reading blocks this write; the kill switch still ends it
-                // (the frame and the close handshake are abandoned).
-                tokio::select! {
-                    result = sink.send(data) => if result.is_err() { break End::Dropped; },
+                }
+                // A client that stops reading blocks these writes; the kill switch still ends it
+                // (the frames and the close handshake are abandoned).
+                let written = tokio::select! {
+                    written = write_batch(&mut sink, kind, batch) => written,
                     () = kill.notified() => break End::ServerClosed,
+                };
+                match written {
+                    Ok(false) => {}
+                    Ok(true) => break End::ServerClosed,
+                    Err(_) => break End::Dropped,
                 }
             }
             () = kill.notified() => {
