@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("deny") => deny(),
+        Some("interop") => interop_only(),
         Some("bench") => bench(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             eprintln!("{}", usage());
@@ -42,6 +43,7 @@ fn usage() -> &'static str {
      \n\
      tasks:\n\
      \x20 test    fmt check, clippy -D warnings, all tests (with interop), docs -D warnings\n\
+     \x20 interop install the official Python and JS packages and Chromium, run the interop tests\n\
      \x20 deny    cargo deny check bans licenses sources (advisories need the network)\n\
      \x20 bench   run the benchmarks and print their ratios"
 }
@@ -147,6 +149,24 @@ fn test() -> Result {
     )?;
     eprintln!("\nxtask test: all green in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// The interop tests alone (they also run, with everything else, in `test`).
+fn interop_only() -> Result {
+    let interop = interop::prepare()?;
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--all-features", "--locked"]);
+    for target in [
+        "python_interop",
+        "js_interop",
+        "chat",
+        "spec_examples",
+        "upstream",
+    ] {
+        tests.args(["--test", target]);
+    }
+    interop.apply(&mut tests);
+    run("cargo test (interop)", &mut tests)
 }
 
 fn deny() -> Result {

@@ -544,7 +544,11 @@ async fn run(
         tokio::select! {
             incoming = stream.next() => {
                 let next = match incoming {
-                    Some(Ok(WsMessage::Close(frame))) => break End::ClientClosed(frame.map_or(1005, |f| u16::from(f.code))),
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        // Answer the client's close (tungstenite queued the reply) before leaving.
+                        let _ = sink.close().await;
+                        break End::ClientClosed(frame.map_or(1005, |f| u16::from(f.code)));
+                    }
                     Some(Ok(message)) => handle(&ctx, &hub, &id, kind, user_id.as_deref(), message).await,
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => Next::Close(CloseCode::Size, "the message is larger than 1 MiB"),
                     _ => break End::Dropped,
