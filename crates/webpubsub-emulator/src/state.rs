@@ -91,6 +91,8 @@ pub(crate) struct Connection {
     pub(crate) connection_state: Option<String>,
     /// The subprotocol, for `ce-subprotocol`.
     pub(crate) subprotocol: Option<&'static str>,
+    /// Raw `sendToGroup` mode: the group this client's frames go to.
+    pub(crate) send_to_group: Option<String>,
 }
 
 #[derive(Default)]
@@ -125,6 +127,8 @@ pub(crate) struct NewConnection {
     pub(crate) reconnection_token: Option<String>,
     /// `ce-connectionState` set by the connect handler.
     pub(crate) connection_state: Option<String>,
+    /// A raw client connected with `webpubsub_mode=sendToGroup&group=<g>`: its frames go to `g`.
+    pub(crate) send_to_group: Option<String>,
 }
 
 fn key(hub: &str) -> String {
@@ -339,6 +343,7 @@ impl State {
                 replay_overflow: false,
                 detached: None,
                 connection_state: new.connection_state,
+                send_to_group: new.send_to_group,
                 subprotocol: match new.kind {
                     ClientKind::Raw => None,
                     ClientKind::Json => Some(webpubsub_protocol::JSON_SUBPROTOCOL),

@@ -155,8 +155,8 @@ fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES))
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .read_buffer_size(2 * 1024)
+        .write_buffer_size(16 * 1024)
 }
 
 /// Answers a `/client/...` request: 401 before the upgrade for a bad token, then 101.
@@ -222,6 +222,10 @@ pub(crate) async fn upgrade(
         groups: claims.groups.clone(),
         reconnection_token: None,
         connection_state: None,
+        send_to_group: find("webpubsub_mode")
+            .filter(|m| m.eq_ignore_ascii_case("sendToGroup"))
+            .and_then(|_| find("group"))
+            .filter(|g| validate_group(g).is_ok()),
     };
     // The blocking `connect` event, before the upgrade: its answer may override the user, groups,
     // roles and subprotocol, or refuse the client.
@@ -656,6 +660,29 @@ async fn handle(
                 WsMessage::Binary(data) => Message::binary(data),
                 _ => return Next::Reply(None),
             };
+            // `webpubsub_mode=sendToGroup`: every frame is a message to the group.
+            if let Some(group) = state
+                .with_connection(hub, id, |c| c.send_to_group.clone())
+                .flatten()
+            {
+                if !state.may(hub, id, Permission::SendToGroup, &group) {
+                    return Next::Close(
+                        CloseCode::Policy,
+                        "Forbidden: no permission to send to the group",
+                    );
+                }
+                let members: Vec<String> = state
+                    .members(hub, &group)
+                    .into_iter()
+                    .map(|(m, _)| m)
+                    .collect();
+                let source = MessageSource::Group {
+                    group,
+                    from_user_id: user_id.map(str::to_owned),
+                };
+                state.deliver(hub, &members, &source, &message, None);
+                return Next::Reply(None);
+            }
             return match user_event(ctx, hub, id, user_id, "message", message).await {
                 Ok(Some(reply)) => {
                     ctx.state

@@ -714,3 +714,51 @@ async fn a_slow_client_is_closed_without_stalling_the_others() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_clients_in_send_to_group_mode_publish_their_frames() {
+    let (emulator, client) = start().await;
+    let mut listener = connect(
+        &token(&client, Some("l"), vec![]).await,
+        Some("json.webpubsub.azure.v1"),
+    )
+    .await;
+    let id = next_json(&mut listener).await["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client.add_connection_to_group("room", &id).await.unwrap();
+
+    let allowed = token(
+        &client,
+        Some("sender"),
+        vec![Role::send_to_group_named("room")],
+    )
+    .await;
+    let mut sender = connect(
+        &format!("{allowed}&webpubsub_mode=sendToGroup&group=room"),
+        None,
+    )
+    .await;
+    sender.send(Ws::text("raw hello")).await.unwrap();
+    assert_eq!(
+        next_json(&mut listener).await,
+        json!({"type": "message", "from": "group", "group": "room", "fromUserId": "sender", "dataType": "text", "data": "raw hello"})
+    );
+    sender.send(Ws::binary(vec![7, 8])).await.unwrap();
+    assert_eq!(next_json(&mut listener).await["data"], "Bwg=");
+
+    let denied = token(&client, Some("nobody"), vec![]).await;
+    let mut intruder = connect(
+        &format!("{denied}&webpubsub_mode=sendToGroup&group=room"),
+        None,
+    )
+    .await;
+    intruder.send(Ws::text("let me in")).await.unwrap();
+    match next(&mut intruder).await {
+        Ws::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1008),
+        other => panic!("{other:?}"),
+    }
+    nothing_pending(&mut listener).await;
+    emulator.shutdown().await;
+}
