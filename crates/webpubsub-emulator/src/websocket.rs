@@ -446,6 +446,12 @@ enum End {
     ServerClosed,
 }
 
+/// Acks wait this long before they go out. On loopback an ack can arrive before
+/// `azure-messaging-webpubsubclient` 1.1.0 starts waiting for it (it sends, then waits on a
+/// condition variable without re-checking), and the client then sits out its 30 s ack timeout.
+/// The real service's network latency hides that race; this delay stands in for it.
+const ACK_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// The most frames written with one flush.
 const WRITE_BATCH: usize = 64;
 
@@ -559,6 +565,9 @@ async fn run(
                 };
                 match next {
                     Next::Reply(Some(reply)) => {
+                        if matches!(reply, ServerMessage::Ack { .. }) {
+                            tokio::time::sleep(ACK_DELAY).await;
+                        }
                         if sink.send(frame(&reply)).await.is_err() {
                             break End::Dropped;
                         }
@@ -816,7 +825,9 @@ async fn handle(
                     "the event was not handled".to_owned(),
                 )),
             };
+            // Through the queue, after the reply (if any); delayed like every ack.
             if let Some(ack) = answered(ack_id, result) {
+                tokio::time::sleep(ACK_DELAY).await;
                 state.send_text(hub, id, serde_json::to_string(&ack).unwrap_or_default());
             }
             Next::Reply(None)
