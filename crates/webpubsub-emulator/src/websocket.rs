@@ -464,13 +464,13 @@ async fn write_batch<S>(
 where
     S: futures_util::Sink<WsMessage, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
 {
-    for frame in batch {
-        match frame {
+    for queued in batch {
+        match queued {
             Outbound::Text(text) => sink.feed(WsMessage::Text(text)).await?,
             Outbound::Binary(data) => sink.feed(WsMessage::Binary(data)).await?,
             Outbound::Close { code, reason } => {
                 if kind != ClientKind::Raw {
-                    sink.feed(frame_of(&ServerMessage::Disconnected {
+                    sink.feed(frame(&ServerMessage::Disconnected {
                         message: Some(reason.clone()),
                     }))
                     .await?;
@@ -487,10 +487,6 @@ where
     }
     sink.flush().await?;
     Ok(false)
-}
-
-fn frame_of(message: &ServerMessage) -> WsMessage {
-    frame(message)
 }
 
 /// How long a dropped reliable session waits for its client to recover.
@@ -680,16 +676,7 @@ async fn handle(
                         "Forbidden: no permission to send to the group",
                     );
                 }
-                let members: Vec<String> = state
-                    .members(hub, &group)
-                    .into_iter()
-                    .map(|(m, _)| m)
-                    .collect();
-                let source = MessageSource::Group {
-                    group,
-                    from_user_id: user_id.map(str::to_owned),
-                };
-                state.deliver(hub, &members, &source, &message, None);
+                publish(state, hub, &group, user_id, &message, None);
                 return Next::Reply(None);
             }
             return match user_event(ctx, hub, id, user_id, "message", message).await {
@@ -733,31 +720,23 @@ async fn handle(
         }
         Some(ack(ack_id, result.err()))
     };
-    let duplicate = |ack_id: Option<u64>| {
-        ack_id
-            .filter(|a| {
-                state
-                    .with_connection(hub, id, |c| c.acked.contains(a))
-                    .unwrap_or(false)
-            })
-            .map(|a| {
-                ack(
-                    a,
-                    Some((
-                        AckErrorName::Duplicate,
-                        format!("Message with ack-id: {a} has been processed"),
-                    )),
-                )
-            })
+    // A repeat of an ack id that already succeeded is answered `Duplicate` without running again.
+    let ack_id = match &parsed {
+        ClientMessage::JoinGroup { ack_id, .. }
+        | ClientMessage::LeaveGroup { ack_id, .. }
+        | ClientMessage::SendToGroup { ack_id, .. }
+        | ClientMessage::Event { ack_id, .. } => *ack_id,
+        _ => None,
     };
+    if let Some(a) = ack_id.filter(|a| {
+        state
+            .with_connection(hub, id, |c| c.acked.contains(a))
+            .unwrap_or(false)
+    }) {
+        let message = format!("Message with ack-id: {a} has been processed");
+        return Next::Reply(Some(ack(a, Some((AckErrorName::Duplicate, message)))));
+    }
     match parsed {
-        ClientMessage::JoinGroup { group, ack_id }
-        | ClientMessage::LeaveGroup { group, ack_id }
-            if duplicate(ack_id).is_some() =>
-        {
-            let _ = group;
-            Next::Reply(duplicate(ack_id))
-        }
         ClientMessage::JoinGroup { group, ack_id } => {
             let result =
                 check(state, hub, id, Permission::JoinLeaveGroup, &group, "join").map(|()| {
@@ -772,9 +751,6 @@ async fn handle(
                 });
             Next::Reply(answered(ack_id, result))
         }
-        ClientMessage::SendToGroup { ack_id, .. } if duplicate(ack_id).is_some() => {
-            Next::Reply(duplicate(ack_id))
-        }
         ClientMessage::SendToGroup {
             group,
             ack_id,
@@ -784,23 +760,11 @@ async fn handle(
         } => {
             let result = check(state, hub, id, Permission::SendToGroup, &group, "send to")
                 .and_then(|()| {
-                    let payload = to_message(data_type, &data)?;
-                    let members: Vec<String> = state
-                        .members(hub, &group)
-                        .into_iter()
-                        .map(|(m, _)| m)
-                        .collect();
-                    let source = MessageSource::Group {
-                        group: group.clone(),
-                        from_user_id: user_id.map(str::to_owned),
-                    };
-                    state.deliver(hub, &members, &source, &payload, no_echo.then_some(id));
+                    let message = to_message(data_type, &data)?;
+                    publish(state, hub, &group, user_id, &message, no_echo.then_some(id));
                     Ok(())
                 });
             Next::Reply(answered(ack_id, result))
-        }
-        ClientMessage::Event { ack_id, .. } if duplicate(ack_id).is_some() => {
-            Next::Reply(duplicate(ack_id))
         }
         ClientMessage::Event {
             event,
@@ -866,6 +830,27 @@ fn check(
             format!("The client does not have permission to {verb} group '{group}'."),
         ))
     }
+}
+
+/// Delivers a client's message to every member of `group` (but `skip`, for `noEcho`).
+fn publish(
+    state: &State,
+    hub: &str,
+    group: &str,
+    user_id: Option<&str>,
+    message: &Message,
+    skip: Option<&str>,
+) {
+    let members: Vec<String> = state
+        .members(hub, group)
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    let source = MessageSource::Group {
+        group: group.to_owned(),
+        from_user_id: user_id.map(str::to_owned),
+    };
+    state.deliver(hub, &members, &source, message, skip);
 }
 
 /// A client frame's data as a message.
