@@ -175,13 +175,15 @@ async fn http1_round_trips_reuse_one_connection() {
 async fn back_to_back_requests_stay_on_a_bounded_pool() {
     let server = serve(None).await;
     let client = client(HyperClientOptions::default());
-    // Back to back, hyper-util may open one spare connection while the first returns to the pool
-    // (it races a checkout against a new connect); it never opens one per request.
+    // Back to back, hyper-util may open a spare connection while the previous one returns to the
+    // pool (it races a checkout against a new connect), more than once on a loaded machine (3 was
+    // seen with the whole suite running); it never opens one per request: 200 requests, a handful
+    // of connections.
     for i in 0..200 {
         post(&client, &server, i).await;
     }
     assert!(
-        server.connections.load(Ordering::SeqCst) <= 2,
+        server.connections.load(Ordering::SeqCst) <= 8,
         "{:?}",
         server.connections
     );
