@@ -2,12 +2,15 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, HOST};
 use http::{Request, Response};
-use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Body as _, Incoming};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -164,66 +167,128 @@ impl HyperClient {
         })
     }
 
-    async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<Response<Bytes>, Error> {
-        let response = if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
-            self.https.request(request).await
+    /// Sends one request and reads the whole response.
+    ///
+    /// Every byte of this future's state is moved when the caller boxes it, so it holds as little
+    /// as possible: hyper-util's (boxed) response future, then the response head and a small body
+    /// reader. The request is handed to hyper-util before the future is made (an `async fn` would
+    /// keep its argument's bytes in the state for the whole call). An empty body is not read.
+    fn send(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> impl Future<Output = Result<Response<Bytes>, Error>> + Send + 'static {
+        let pending = if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            self.https.request(request)
         } else {
-            self.http.request(request).await
-        }
-        .map_err(classify_request_error)?;
-        let (parts, body) = response.into_parts();
-        // hyper knows a Content-Length body's exact size; no header lookup needed.
-        let declared = hyper::body::Body::size_hint(&body).exact();
-        let body = match declared {
-            Some(0) => Bytes::new(),
-            Some(len) if len > self.max_response_bytes as u64 => {
-                return Err(Error::too_large(self.max_response_bytes))
-            }
-            // The length is known and within the cap: hyper enforces it while reading.
-            Some(_) => body
-                .collect()
-                .await
-                .map_err(|e| {
-                    Error::with_source(ErrorKind::ConnectionBroken, e)
-                        .with_detail("while reading the response")
-                })?
-                .to_bytes(),
-            None => Limited::new(body, self.max_response_bytes)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.downcast_ref::<LengthLimitError>().is_some() {
-                        Error::too_large(self.max_response_bytes)
-                    } else {
-                        Error::with_source(ErrorKind::ConnectionBroken, e)
-                            .with_detail("while reading the response")
-                    }
-                })?
-                .to_bytes(),
+            self.http.request(request)
         };
-        Ok(Response::from_parts(parts, body))
+        let limit = self.max_response_bytes;
+        async move {
+            let response = pending.await.map_err(classify_request_error)?;
+            let (parts, body) = response.into_parts();
+            let body = if body.is_end_stream() {
+                Bytes::new()
+            } else {
+                read_body(body, limit).await?
+            };
+            Ok(Response::from_parts(parts, body))
+        }
     }
+}
+
+/// Reads a response body of at most `limit` bytes. A body that arrives in one frame (the usual
+/// case for a small JSON answer) is returned as is, without a copy.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, Error> {
+    // hyper knows a Content-Length body's exact size (and enforces it while reading).
+    let declared = body.size_hint().exact();
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Error::too_large(limit));
+    }
+    let broken = |e: hyper::Error| {
+        Error::with_source(ErrorKind::ConnectionBroken, e).with_detail("while reading the response")
+    };
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(broken)?.into_data() else {
+            continue; // trailers carry nothing the caller reads
+        };
+        let read = first.as_ref().map_or(0, Bytes::len) + joined.len() + data.len();
+        if read > limit {
+            return Err(Error::too_large(limit));
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    let expected = declared.map_or(0, |len| len as usize).max(read);
+                    joined.reserve(expected);
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
+/// The hyper request for a borrowed one: hyper takes ownership, so the parts are cloned (the
+/// method, URI, header values and body are reference-counted or inline; the header map is new).
+fn outgoing_request(request: &Request<Bytes>) -> Result<hyper::Request<Full<Bytes>>, Error> {
+    let uri = request.uri();
+    let plain = match uri.scheme_str() {
+        Some("http") => true,
+        Some("https") => false,
+        _ => return Err(invalid_url()),
+    };
+    let Some(authority) = uri.authority() else {
+        return Err(invalid_url());
+    };
+    let source = request.headers();
+    // Room for the two headers hyper adds to an HTTP/1.1 request (Host, Content-Length), so
+    // neither makes the map grow.
+    let mut headers = HeaderMap::with_capacity(source.len() + 2);
+    for (name, value) in source {
+        headers.append(name.clone(), value.clone());
+    }
+    // Plain http is always HTTP/1.1 here, which needs a Host header; hyper-util would add it by
+    // formatting the authority into a new string and growing the map. Writing it while the map is
+    // built costs one small copy. (Over TLS the connection may be HTTP/2, which must not get one.)
+    if plain && !headers.contains_key(HOST) {
+        if let Some(host) = host_header(uri.port_u16(), authority.as_str()) {
+            headers.insert(HOST, host);
+        }
+    }
+    let mut outgoing = hyper::Request::new(Full::new(request.body().clone()));
+    *outgoing.method_mut() = request.method().clone();
+    *outgoing.uri_mut() = uri.clone();
+    *outgoing.headers_mut() = headers;
+    Ok(outgoing)
+}
+
+/// The Host header of a plain-http authority, or `None` to leave it to hyper-util (an authority
+/// with user info, or the default port, which Host leaves out).
+fn host_header(port: Option<u16>, authority: &str) -> Option<HeaderValue> {
+    if authority.contains('@') || port == Some(80) {
+        return None;
+    }
+    HeaderValue::from_str(authority).ok()
+}
+
+fn invalid_url() -> Error {
+    Error::new(ErrorKind::InvalidRequest).with_detail("the URL must be absolute http or https")
 }
 
 #[async_trait::async_trait]
 impl HttpClient for HyperClient {
     async fn execute(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, Error> {
-        let uri = request.uri();
-        let scheme_ok = matches!(uri.scheme_str(), Some("http") | Some("https"));
-        if !scheme_ok || uri.authority().is_none() {
-            return Err(Error::new(ErrorKind::InvalidRequest)
-                .with_detail("the URL must be absolute http or https"));
-        }
-        let mut outgoing = hyper::Request::new(Full::new(request.body().clone()));
-        *outgoing.method_mut() = request.method().clone();
-        *outgoing.uri_mut() = uri.clone();
-        *outgoing.headers_mut() = request.headers().clone();
-        let send = self.send(outgoing);
+        let outgoing = outgoing_request(request)?;
         match self.response_timeout {
-            Some(limit) => tokio::time::timeout(limit, send)
+            None => self.send(outgoing).await,
+            // Boxed so the timer's state does not grow the future of every untimed request.
+            Some(limit) => Box::pin(tokio::time::timeout(limit, self.send(outgoing)))
                 .await
                 .map_err(|_| Error::response_timeout(limit))?,
-            None => send.await,
         }
     }
 }
@@ -333,4 +398,21 @@ fn classify_request_error(error: hyper_util::client::legacy::Error) -> Error {
         }
     };
     Error::with_source(kind, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_header;
+
+    #[test]
+    fn host_header_is_written_only_when_it_equals_the_authority() {
+        assert_eq!(
+            host_header(Some(8080), "127.0.0.1:8080").unwrap(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(host_header(None, "localhost").unwrap(), "localhost");
+        // Left to hyper-util, which drops the default port and the user info.
+        assert!(host_header(Some(80), "example.com:80").is_none());
+        assert!(host_header(None, "user:secret@example.com").is_none());
+    }
 }

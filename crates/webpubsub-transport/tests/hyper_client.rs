@@ -20,8 +20,17 @@ use webpubsub_transport::{ErrorKind, HttpClient, HyperClient, HyperClientOptions
 type Reply = hyper::Response<http_body_util::combinators::BoxBody<Bytes, Infallible>>;
 
 /// Echoes `METHOD path body` and counts accepted connections; `/big` answers 2 MiB with a
-/// Content-Length, `/big-chunked` streams 2 MiB without one.
+/// Content-Length, `/big-chunked` streams 2 MiB without one, `/headers` answers the Host header
+/// and every `x-multi` value.
 async fn echo(request: hyper::Request<hyper::body::Incoming>) -> Result<Reply, Infallible> {
+    let headers = request.headers();
+    let host = headers.get("host").map(|v| v.to_str().unwrap().to_owned());
+    let multi: Vec<_> = headers
+        .get_all("x-multi")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let seen_headers = format!("host={host:?} x-multi={}", multi.join(","));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let version = format!("{:?}", request.version());
@@ -34,10 +43,12 @@ async fn echo(request: hyper::Request<hyper::body::Incoming>) -> Result<Reply, I
     let reply = match path.as_str() {
         "/big" => Full::new(Bytes::from(vec![b'x'; 2 * 1024 * 1024])).boxed(),
         "/big-chunked" => {
-            let chunks = (0..32)
-                .map(|_| Ok::<_, Infallible>(Frame::data(Bytes::from(vec![b'y'; 64 * 1024]))));
+            let chunks = (0..32u8).map(|i| {
+                Ok::<_, Infallible>(Frame::data(Bytes::from(vec![b'a' + i % 26; 64 * 1024])))
+            });
             futures_stream(chunks).boxed()
         }
+        "/headers" => Full::new(Bytes::from(seen_headers)).boxed(),
         _ => Full::new(Bytes::from(format!(
             "{method} {path} {version} {}",
             String::from_utf8_lossy(&body)
@@ -375,7 +386,37 @@ async fn oversized_responses_are_refused_with_or_without_a_length() {
         .execute(&get(&format!("http://{}/big-chunked", server.addr)))
         .await
         .unwrap();
-    assert_eq!(response.body().len(), 2 * 1024 * 1024);
+    // Frames are joined in order.
+    let body = response.body();
+    assert_eq!(body.len(), 2 * 1024 * 1024);
+    for (i, chunk) in body.chunks(64 * 1024).enumerate() {
+        assert!(
+            chunk.iter().all(|&b| b == b'a' + (i % 26) as u8),
+            "chunk {i}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_arrive_as_sent_with_the_host_of_the_url() {
+    let server = serve(None).await;
+    let client = client(HyperClientOptions::default());
+    let url = format!("http://{}/headers", server.addr);
+    let request = http::Request::get(&url)
+        .header("x-multi", "a")
+        .header("x-multi", "b")
+        .body(Bytes::new())
+        .unwrap();
+    let response = client.execute(&request).await.unwrap();
+    let expected = format!("host=Some({:?}) x-multi=a,b", server.addr.to_string());
+    assert_eq!(response.body(), &expected);
+    // A Host the caller set is kept.
+    let request = http::Request::get(&url)
+        .header("host", "proxy.example")
+        .body(Bytes::new())
+        .unwrap();
+    let response = client.execute(&request).await.unwrap();
+    assert_eq!(response.body(), "host=Some(\"proxy.example\") x-multi=");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
