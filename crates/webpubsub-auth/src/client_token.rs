@@ -442,7 +442,7 @@ pub fn client_access_token(
     if !options.groups.is_empty() {
         claims.strings("webpubsub.group", options.groups.iter().map(String::as_str));
     }
-    let token = jwt::encode(&claims.finish(), &options.jwt_headers, key)
+    let token = jwt::encode(&claims.finish(), &options.jwt_headers, &key.hmac_key())
         .map_err(|_| TokenError::Encoding)?;
     let base_url = join3(endpoint.websocket_origin(), prefix, hub);
     Ok(ClientAccessToken {

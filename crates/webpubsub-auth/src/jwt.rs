@@ -7,8 +7,6 @@ use base64::Engine as _;
 use ring::hmac;
 use serde_json::{Map, Value};
 
-use crate::secret::AccessKey;
-
 /// base64url of `{"alg":"HS256","typ":"JWT"}`, the header of every token without extra fields.
 const DEFAULT_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
@@ -88,6 +86,11 @@ impl ClaimsWriter {
         self.json.push(b']');
     }
 
+    /// Bytes written so far.
+    pub(crate) fn written(&self) -> usize {
+        self.json.len()
+    }
+
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.json.push(b'}');
         self.json
@@ -116,14 +119,14 @@ fn write_json_string_content(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// Signs already-encoded JSON `claims` with HS256 under `key`.
+/// Signs already-encoded JSON `claims` with HS256 under `key` (see `AccessKey::hmac_key`).
 ///
 /// `extra_header` fields (e.g. `kid`) follow `alg` and `typ`; callers have already rejected the
 /// reserved ones.
 pub(crate) fn encode(
     claims: &[u8],
     extra_header: &Map<String, Value>,
-    key: &AccessKey,
+    key: &hmac::Key,
 ) -> Result<String, serde_json::Error> {
     let header_json;
     let header_b64 = if extra_header.is_empty() {
@@ -146,11 +149,64 @@ pub(crate) fn encode(
     }
     token.push(b'.');
     append_base64(&mut token, claims);
-    let tag = hmac::sign(&key.hmac_key(), &token);
+    let tag = hmac::sign(key, &token);
     token.push(b'.');
     append_base64(&mut token, tag.as_ref());
     // base64url output and the fixed header are ASCII.
     Ok(String::from_utf8(token).unwrap_or_default())
+}
+
+/// The hashed start of HS256 tokens (default header) whose claims begin with the same bytes,
+/// such as the REST tokens for one URL: `{"aud":"<url>","iat":` precedes the only fields that
+/// change. Signing such a token hashes only what follows; the token is the one [`encode`] makes.
+#[derive(Clone)]
+pub(crate) struct SignedPrefix {
+    /// The claims bytes this was made for.
+    claims_prefix: Vec<u8>,
+    /// How many of them are encoded in `token_start`: a multiple of 3, so the base64 of the
+    /// rest continues on a group boundary.
+    cut: usize,
+    /// `header.` and the base64url of `claims_prefix[..cut]`.
+    token_start: Vec<u8>,
+    /// The HMAC over `token_start`, ready to take the rest.
+    context: hmac::Context,
+}
+
+impl SignedPrefix {
+    pub(crate) fn new(key: &hmac::Key, claims_prefix: &[u8]) -> Self {
+        let cut = claims_prefix.len() / 3 * 3;
+        let mut token_start = Vec::with_capacity(DEFAULT_HEADER.len() + 1 + encoded_len(cut));
+        token_start.extend_from_slice(DEFAULT_HEADER.as_bytes());
+        token_start.push(b'.');
+        append_base64(&mut token_start, &claims_prefix[..cut]);
+        let mut context = hmac::Context::with_key(key);
+        context.update(&token_start);
+        Self {
+            claims_prefix: claims_prefix.to_vec(),
+            cut,
+            token_start,
+            context,
+        }
+    }
+
+    /// Signs `claims` if they begin with this prefix; `None` otherwise.
+    pub(crate) fn encode(&self, claims: &[u8]) -> Option<String> {
+        if !claims.starts_with(&self.claims_prefix) {
+            return None;
+        }
+        let rest = &claims[self.cut..];
+        let mut token = Vec::with_capacity(self.token_start.len() + encoded_len(rest.len()) + 44);
+        token.extend_from_slice(&self.token_start);
+        let rest_start = token.len();
+        append_base64(&mut token, rest);
+        let mut context = self.context.clone();
+        context.update(&token[rest_start..]);
+        let tag = context.sign();
+        token.push(b'.');
+        append_base64(&mut token, tag.as_ref());
+        // base64url output and the fixed header are ASCII.
+        Some(String::from_utf8(token).unwrap_or_default())
+    }
 }
 
 /// The unpadded base64 length of `n` bytes.
@@ -177,6 +233,7 @@ pub(crate) fn decode_segment(segment: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::AccessKey;
 
     #[test]
     fn base64_appends_match_the_engine() {
@@ -203,7 +260,12 @@ mod tests {
         // Independently computed: HMAC-SHA256 with key "secret" over the signing input below.
         let mut claims = ClaimsWriter::with_capacity(16);
         claims.string("sub", "x");
-        let token = encode(&claims.finish(), &Map::new(), &AccessKey::new("secret")).unwrap();
+        let token = encode(
+            &claims.finish(),
+            &Map::new(),
+            &AccessKey::new("secret").hmac_key(),
+        )
+        .unwrap();
         let (signing_input, signature) = token.rsplit_once('.').unwrap();
         assert_eq!(signing_input, format!("{DEFAULT_HEADER}.eyJzdWIiOiJ4In0"));
         let expected = hmac::sign(
@@ -235,7 +297,7 @@ mod tests {
     fn extra_header_fields_follow_alg_and_typ() {
         let mut extra = Map::new();
         extra.insert("kid".into(), Value::from("1234567890"));
-        let token = encode(b"{}", &extra, &AccessKey::new("k")).unwrap();
+        let token = encode(b"{}", &extra, &AccessKey::new("k").hmac_key()).unwrap();
         let header = decode_segment(token.split('.').next().unwrap()).unwrap();
         let header: Value = serde_json::from_slice(&header).unwrap();
         assert_eq!(

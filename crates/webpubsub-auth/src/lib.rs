@@ -20,7 +20,7 @@ pub use connection_string::{ConnectionString, ConnectionStringError};
 pub use credential::AzureCoreCredential;
 pub use credential::{AccessToken, CredentialError, TokenCredential, WEBPUBSUB_SCOPE};
 pub use endpoint::{Endpoint, EndpointError, Scheme};
-pub use rest_token::{rest_bearer_token, DEFAULT_REST_TOKEN_LIFETIME};
+pub use rest_token::{rest_bearer_token, RestTokenSigner, DEFAULT_REST_TOKEN_LIFETIME};
 pub use secret::{AccessKey, Secret};
 pub use signature::{event_signature, verify_event_signature, SignatureError};
 pub use verify::{

@@ -10,7 +10,7 @@ use ring::hmac;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// A secret string, such as a bearer token, that never shows its value in `Debug` or `Display`.
 ///

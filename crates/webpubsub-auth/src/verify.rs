@@ -335,7 +335,7 @@ mod tests {
         encode(
             &serde_json::to_vec(&claims).unwrap(),
             &Map::new(),
-            &AccessKey::new(key),
+            &AccessKey::new(key).hmac_key(),
         )
         .unwrap()
     }

@@ -151,10 +151,11 @@ impl HyperClient {
         };
         let builder = {
             let mut builder = Client::builder(TokioExecutor::new());
-            // Without a timer, pool idle timeouts silently never fire.
+            // Without a pool timer, pool idle timeouts silently never fire. (hyper's own timer,
+            // `.timer()`, serves HTTP/2 keep-alive pings, which are not enabled; every request
+            // would clone it.)
             builder
                 .pool_timer(TokioTimer::new())
-                .timer(TokioTimer::new())
                 .pool_idle_timeout(options.pool_idle_timeout)
                 .pool_max_idle_per_host(options.pool_max_idle_per_host);
             builder
@@ -246,7 +247,8 @@ fn outgoing_request(request: &Request<Bytes>) -> Result<hyper::Request<Full<Byte
     };
     let source = request.headers();
     // Room for the two headers hyper adds to an HTTP/1.1 request (Host, Content-Length), so
-    // neither makes the map grow.
+    // neither makes the map grow. (Up to 6 this is one 8-slot map of about 600 bytes, small
+    // enough for the allocator's per-thread cache.)
     let mut headers = HeaderMap::with_capacity(source.len() + 2);
     for (name, value) in source {
         headers.append(name.clone(), value.clone());

@@ -1,10 +1,12 @@
 //! `WebPubSubServiceClient`: construction, hub scoping and client access tokens.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::Response;
 use webpubsub_auth::{
     client_access_token, AccessKey, ClientAccessToken, ClientProtocol, ConnectionString, Endpoint,
@@ -37,17 +39,22 @@ use crate::pipeline::{expect_success, Pipeline};
 /// ```
 #[derive(Clone)]
 pub struct WebPubSubServiceClient {
-    pub(crate) pipeline: Arc<Pipeline>,
-    pub(crate) credential: Credential,
-    pub(crate) hub: Arc<str>,
+    /// One reference count for a clone to bump, however much the client holds.
+    inner: Arc<HubScoped>,
+}
+
+/// What a client is: the shared pipeline (endpoint, credential, transport, options) and a hub.
+struct HubScoped {
+    pipeline: Arc<Pipeline>,
+    hub: String,
 }
 
 impl fmt::Debug for WebPubSubServiceClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebPubSubServiceClient")
-            .field("endpoint", &self.pipeline.endpoint)
-            .field("hub", &self.hub)
-            .field("credential", &self.credential)
+            .field("endpoint", &self.pipeline().endpoint)
+            .field("hub", &self.hub())
+            .field("credential", &self.pipeline().credential)
             .finish()
     }
 }
@@ -108,12 +115,12 @@ impl WebPubSubServiceClient {
         options: WebPubSubServiceClientOptions,
     ) -> Result<Self> {
         validate_hub(hub).map_err(Error::invalid_input)?;
-        let credential = credential.into();
-        let pipeline = Pipeline::new(endpoint, credential.clone(), options)?;
+        let pipeline = Pipeline::new(endpoint, credential.into(), options)?;
         Ok(Self {
-            pipeline: Arc::new(pipeline),
-            credential,
-            hub: hub.into(),
+            inner: Arc::new(HubScoped {
+                pipeline: Arc::new(pipeline),
+                hub: hub.to_owned(),
+            }),
         })
     }
 
@@ -124,41 +131,51 @@ impl WebPubSubServiceClient {
     pub fn with_hub(&self, hub: &str) -> Result<Self> {
         validate_hub(hub).map_err(Error::invalid_input)?;
         Ok(Self {
-            pipeline: self.pipeline.clone(),
-            credential: self.credential.clone(),
-            hub: hub.into(),
+            inner: Arc::new(HubScoped {
+                pipeline: self.inner.pipeline.clone(),
+                hub: hub.to_owned(),
+            }),
         })
     }
 
     /// The hub.
     pub fn hub(&self) -> &str {
-        &self.hub
+        &self.inner.hub
+    }
+
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipeline
     }
 
     /// The service endpoint.
     pub fn endpoint(&self) -> &Endpoint {
-        &self.pipeline.endpoint
+        &self.pipeline().endpoint
     }
 
     /// The api-version sent with every request.
     pub fn api_version(&self) -> &str {
-        &self.pipeline.api_version
+        &self.pipeline().api_version
     }
 
     pub(crate) fn target(&self) -> Target<'_> {
         Target {
-            endpoint: self.pipeline.endpoint.as_str(),
-            hub: &self.hub,
-            api_version: &self.pipeline.api_version,
+            endpoint: self.pipeline().endpoint.as_str(),
+            hub: self.hub(),
+            api_version: &self.pipeline().api_version,
         }
     }
 
     /// Renders and sends an operation, returning the final response whatever its status.
-    pub(crate) async fn call(&self, operation: &impl Operation) -> Result<Response<Bytes>> {
-        let parts = operation
-            .render(self.target())
-            .map_err(Error::invalid_input)?;
-        self.pipeline.send(parts, &self.hub).await
+    ///
+    /// Renders before returning, so the future holds the request, not the operation.
+    pub(crate) fn call(
+        &self,
+        operation: &impl Operation,
+    ) -> impl Future<Output = Result<Response<Bytes>>> + Send + '_ {
+        match operation.render(self.target()) {
+            Ok(parts) => Either::Left(self.pipeline().send(parts, self.hub())),
+            Err(e) => Either::Right(std::future::ready(Err(Error::invalid_input(e)))),
+        }
     }
 
     /// Mints a client access token and the URLs a WebSocket client connects with.
@@ -189,9 +206,9 @@ impl WebPubSubServiceClient {
         options: Option<ClientAccessTokenOptions>,
     ) -> Result<ClientAccessToken> {
         let options = options.unwrap_or_default();
-        let endpoint = &self.pipeline.endpoint;
-        match &self.credential {
-            Credential::AccessKey(key) => sign_locally(endpoint, key, &self.hub, options),
+        let endpoint = &self.pipeline().endpoint;
+        match &self.pipeline().credential {
+            Credential::AccessKey(key) => sign_locally(endpoint, key, self.hub(), options),
             Credential::TokenCredential(_) => {
                 let minutes = options.expires_after.as_secs().div_ceil(60).max(1);
                 let request = GenerateClientToken {
@@ -223,7 +240,7 @@ impl WebPubSubServiceClient {
                     "{}{}{}",
                     endpoint.websocket_origin(),
                     options.protocol.path_prefix(),
-                    self.hub
+                    self.hub()
                 );
                 Ok(ClientAccessToken {
                     url: format!("{base_url}?access_token={}", body.token),

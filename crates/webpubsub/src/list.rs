@@ -109,7 +109,11 @@ impl WebPubSubServiceClient {
                         return Ok(None);
                     };
                     let response = expect_success(
-                        pager.client.pipeline.send(parts, &pager.client.hub).await?,
+                        pager
+                            .client
+                            .pipeline()
+                            .send(parts, pager.client.hub())
+                            .await?,
                     )?;
                     let page: GroupMemberPage =
                         serde_json::from_slice(response.body()).map_err(|e| {

@@ -10,6 +10,10 @@ use webpubsub_protocol::{
     UserExists,
 };
 
+use std::future::Future;
+
+use futures_util::future::{Either, FutureExt as _};
+
 use crate::client::WebPubSubServiceClient;
 use crate::error::{Error, Result};
 use crate::pipeline::{expect_success, service_error};
@@ -77,8 +81,20 @@ fn check_filter(filter: &Option<String>) -> Result<()> {
 }
 
 impl WebPubSubServiceClient {
-    async fn run(&self, operation: &impl webpubsub_protocol::Operation) -> Result<()> {
-        expect_success(self.call(operation).await?).map(drop)
+    /// Renders `operation` now and returns the call, which succeeds on any 2xx.
+    ///
+    /// The sends return this future directly instead of being `async fn`s: an `async fn` keeps
+    /// its arguments and the operation in its state beside the request for the whole call, and
+    /// the sends are the calls an application makes thousands of times a second.
+    fn run(
+        &self,
+        operation: Result<impl webpubsub_protocol::Operation>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        let call = match operation {
+            Ok(operation) => Either::Left(self.call(&operation)),
+            Err(e) => Either::Right(std::future::ready(Err(e))),
+        };
+        call.map(|response| response.and_then(expect_success).map(drop))
     }
 
     async fn exists(&self, operation: &impl webpubsub_protocol::Operation) -> Result<bool> {
@@ -104,82 +120,75 @@ impl WebPubSubServiceClient {
     ///
     /// # Errors
     /// Invalid input (TTL, filter, message over 1 MiB), service, transport or timeout errors.
-    pub async fn send_to_all(
+    pub fn send_to_all(
         &self,
         message: Message,
         options: Option<SendToAllOptions>,
-    ) -> Result<()> {
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         let options = options.unwrap_or_default();
-        check_filter(&options.filter)?;
-        self.run(&SendToAll {
+        self.run(check_filter(&options.filter).map(|()| SendToAll {
             message,
             excluded: options.excluded,
             filter: options.filter,
             message_ttl_seconds: options.message_ttl_seconds,
-        })
-        .await
+        }))
     }
 
     /// Sends a message to every connection of a user (`POST /users/{userId}/:send`, 202).
     ///
     /// # Errors
     /// As [`WebPubSubServiceClient::send_to_all`].
-    pub async fn send_to_user(
+    pub fn send_to_user(
         &self,
         user_id: &str,
         message: Message,
         options: Option<SendToUserOptions>,
-    ) -> Result<()> {
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         let options = options.unwrap_or_default();
-        check_filter(&options.filter)?;
-        self.run(&SendToUser {
+        self.run(check_filter(&options.filter).map(|()| SendToUser {
             user_id: user_id.to_owned(),
             message,
             filter: options.filter,
             message_ttl_seconds: options.message_ttl_seconds,
-        })
-        .await
+        }))
     }
 
     /// Sends a message to every connection in a group (`POST /groups/{group}/:send`, 202).
     ///
     /// # Errors
     /// As [`WebPubSubServiceClient::send_to_all`], plus an invalid group name.
-    pub async fn send_to_group(
+    pub fn send_to_group(
         &self,
         group: &str,
         message: Message,
         options: Option<SendToGroupOptions>,
-    ) -> Result<()> {
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         let options = options.unwrap_or_default();
-        check_filter(&options.filter)?;
-        self.run(&SendToGroup {
+        self.run(check_filter(&options.filter).map(|()| SendToGroup {
             group: group.to_owned(),
             message,
             excluded: options.excluded,
             filter: options.filter,
             message_ttl_seconds: options.message_ttl_seconds,
-        })
-        .await
+        }))
     }
 
     /// Sends a message to one connection (`POST /connections/{id}/:send`, 202).
     ///
     /// # Errors
     /// As [`WebPubSubServiceClient::send_to_all`].
-    pub async fn send_to_connection(
+    pub fn send_to_connection(
         &self,
         connection_id: &str,
         message: Message,
         options: Option<SendToConnectionOptions>,
-    ) -> Result<()> {
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         let options = options.unwrap_or_default();
-        self.run(&SendToConnection {
+        self.run(Ok(SendToConnection {
             connection_id: connection_id.to_owned(),
             message,
             message_ttl_seconds: options.message_ttl_seconds,
-        })
-        .await
+        }))
     }
 
     /// Closes every connection of the hub (`POST /:closeConnections`, 204).
@@ -191,10 +200,10 @@ impl WebPubSubServiceClient {
         options: Option<CloseConnectionsOptions>,
     ) -> Result<()> {
         let options = options.unwrap_or_default();
-        self.run(&CloseAllConnections {
+        self.run(Ok(CloseAllConnections {
             excluded: options.excluded,
             reason: options.reason,
-        })
+        }))
         .await
     }
 
@@ -208,11 +217,11 @@ impl WebPubSubServiceClient {
         options: Option<CloseConnectionsOptions>,
     ) -> Result<()> {
         let options = options.unwrap_or_default();
-        self.run(&CloseGroupConnections {
+        self.run(Ok(CloseGroupConnections {
             group: group.to_owned(),
             excluded: options.excluded,
             reason: options.reason,
-        })
+        }))
         .await
     }
 
@@ -226,11 +235,11 @@ impl WebPubSubServiceClient {
         options: Option<CloseConnectionsOptions>,
     ) -> Result<()> {
         let options = options.unwrap_or_default();
-        self.run(&CloseUserConnections {
+        self.run(Ok(CloseUserConnections {
             user_id: user_id.to_owned(),
             excluded: options.excluded,
             reason: options.reason,
-        })
+        }))
         .await
     }
 
@@ -239,10 +248,10 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// Service, transport or timeout errors.
     pub async fn close_connection(&self, connection_id: &str, reason: Option<&str>) -> Result<()> {
-        self.run(&CloseConnection {
+        self.run(Ok(CloseConnection {
             connection_id: connection_id.to_owned(),
             reason: reason.map(str::to_owned),
-        })
+        }))
         .await
     }
 
@@ -284,7 +293,7 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// Any other status, transport or timeout errors.
     pub async fn service_status(&self) -> Result<()> {
-        self.run(&GetServiceStatus).await
+        self.run(Ok(GetServiceStatus)).await
     }
 
     /// Adds a connection to a group (`PUT /groups/{group}/connections/{id}`, 200; 404 when the
@@ -293,10 +302,10 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// [`Error::is_not_found`] for an unknown connection; service, transport or timeout errors.
     pub async fn add_connection_to_group(&self, group: &str, connection_id: &str) -> Result<()> {
-        self.run(&AddConnectionToGroup {
+        self.run(Ok(AddConnectionToGroup {
             group: group.to_owned(),
             connection_id: connection_id.to_owned(),
-        })
+        }))
         .await
     }
 
@@ -309,10 +318,10 @@ impl WebPubSubServiceClient {
         group: &str,
         connection_id: &str,
     ) -> Result<()> {
-        self.run(&RemoveConnectionFromGroup {
+        self.run(Ok(RemoveConnectionFromGroup {
             group: group.to_owned(),
             connection_id: connection_id.to_owned(),
-        })
+        }))
         .await
     }
 
@@ -321,9 +330,9 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// Service, transport or timeout errors.
     pub async fn remove_connection_from_all_groups(&self, connection_id: &str) -> Result<()> {
-        self.run(&RemoveConnectionFromAllGroups {
+        self.run(Ok(RemoveConnectionFromAllGroups {
             connection_id: connection_id.to_owned(),
-        })
+        }))
         .await
     }
 
@@ -332,10 +341,10 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// Service, transport or timeout errors.
     pub async fn add_user_to_group(&self, group: &str, user_id: &str) -> Result<()> {
-        self.run(&AddUserToGroup {
+        self.run(Ok(AddUserToGroup {
             user_id: user_id.to_owned(),
             group: group.to_owned(),
-        })
+        }))
         .await
     }
 
@@ -344,10 +353,10 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// Service, transport or timeout errors.
     pub async fn remove_user_from_group(&self, group: &str, user_id: &str) -> Result<()> {
-        self.run(&RemoveUserFromGroup {
+        self.run(Ok(RemoveUserFromGroup {
             user_id: user_id.to_owned(),
             group: group.to_owned(),
-        })
+        }))
         .await
     }
 
@@ -356,9 +365,9 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// Service, transport or timeout errors.
     pub async fn remove_user_from_all_groups(&self, user_id: &str) -> Result<()> {
-        self.run(&RemoveUserFromAllGroups {
+        self.run(Ok(RemoveUserFromAllGroups {
             user_id: user_id.to_owned(),
-        })
+        }))
         .await
     }
 
@@ -381,7 +390,7 @@ impl WebPubSubServiceClient {
         filter: &str,
     ) -> Result<()> {
         let body = groups_filter(groups, filter)?;
-        self.run(&AddConnectionsToGroups(body)).await
+        self.run(Ok(AddConnectionsToGroups(body))).await
     }
 
     /// Removes the connections matching `filter` from `groups` (`POST /:removeFromGroups`, 200).
@@ -394,7 +403,7 @@ impl WebPubSubServiceClient {
         filter: &str,
     ) -> Result<()> {
         let body = groups_filter(groups, filter)?;
-        self.run(&RemoveConnectionsFromGroups(body)).await
+        self.run(Ok(RemoveConnectionsFromGroups(body))).await
     }
 
     /// Grants a connection a permission (`PUT /permissions/{p}/connections/{id}`, 200).
@@ -408,11 +417,11 @@ impl WebPubSubServiceClient {
         options: Option<PermissionOptions>,
     ) -> Result<()> {
         let target_name = options.unwrap_or_default().target_name;
-        self.run(&GrantPermission {
+        self.run(Ok(GrantPermission {
             permission,
             connection_id: connection_id.to_owned(),
             target_name,
-        })
+        }))
         .await
     }
 
@@ -427,11 +436,11 @@ impl WebPubSubServiceClient {
         options: Option<PermissionOptions>,
     ) -> Result<()> {
         let target_name = options.unwrap_or_default().target_name;
-        self.run(&RevokePermission {
+        self.run(Ok(RevokePermission {
             permission,
             connection_id: connection_id.to_owned(),
             target_name,
-        })
+        }))
         .await
     }
 

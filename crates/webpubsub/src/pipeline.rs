@@ -1,19 +1,23 @@
 //! The request pipeline: URL rewriting for a reverse proxy, headers, authentication per attempt,
 //! retries with back-off, per-try and overall timeouts, and tracing.
 
+use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use http::{Request, Response};
+use futures_util::future::Either;
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
+use http::{Request, Response, Uri};
 use ring::rand::{SecureRandom as _, SystemRandom};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 use webpubsub_auth::{
-    rest_bearer_token, AccessKey, AccessToken, Endpoint, Scheme, TokenCredential, WEBPUBSUB_SCOPE,
+    AccessToken, Endpoint, RestTokenSigner, Scheme, TokenCredential, WEBPUBSUB_SCOPE,
 };
 use webpubsub_protocol::{HttpRequestParts, Method, ServiceError};
 use webpubsub_transport::HttpClient;
@@ -24,11 +28,16 @@ use crate::retry::{retry_delay, Outcome, RetryOptions};
 
 /// Lifetime of the per-request JWT signed with an access key.
 const REST_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// The `User-Agent` of every request (a suffix from the options goes in front).
+const USER_AGENT_VALUE: &str = concat!("azsdk-rust-webpubsub/", env!("CARGO_PKG_VERSION"));
+/// The header that carries each request's id.
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 /// Entra ID tokens are refreshed this long before they expire.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 enum Signer {
-    Key(AccessKey),
+    /// The access key, prepared once for signing a token per attempt.
+    Key(RestTokenSigner),
     Entra {
         credential: Arc<dyn TokenCredential>,
         /// Held across the fetch, so concurrent calls wait for one fetch instead of starting several.
@@ -36,52 +45,76 @@ enum Signer {
     },
 }
 
-impl Signer {
-    async fn authorization(&self, audience: &str) -> Result<HeaderValue> {
-        let token = match self {
-            Signer::Key(key) => {
-                rest_bearer_token(key, audience, SystemTime::now(), REST_TOKEN_LIFETIME)
-                    .map_err(Error::invalid_input)?
-            }
-            Signer::Entra { credential, cached } => {
-                let mut cached = cached.lock().await;
-                match cached.as_ref() {
-                    Some(token) if !token.expires_within(REFRESH_MARGIN, SystemTime::now()) => {
-                        token.token.clone()
-                    }
-                    _ => {
-                        let token =
-                            credential
-                                .get_token(&[WEBPUBSUB_SCOPE])
-                                .await
-                                .map_err(|e| {
-                                    Error::new(
-                                        ErrorKind::Credential,
-                                        "the credential could not provide a token",
-                                    )
-                                    .with_source(e)
-                                })?;
-                        *cached = Some(token.clone());
-                        token.token
-                    }
-                }
-            }
-        };
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
-                Error::new(
-                    ErrorKind::Credential,
-                    "the token is not a valid header value",
-                )
-            })?;
-        value.set_sensitive(true);
-        Ok(value)
+/// What one attempt decided.
+enum Step {
+    /// The call's result: a response (any status) or an error not worth retrying.
+    Done(Result<Response<Bytes>>),
+    /// Retry after this back-off.
+    RetryAfter(Duration),
+}
+
+fn overall_timeout(limit: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!("the call did not complete within {limit:?}"),
+    )
+}
+
+/// The `Authorization` value of one attempt with an access key: a fresh JWT for `audience`.
+fn key_authorization(signer: &RestTokenSigner, audience: &str) -> Result<HeaderValue> {
+    let token = signer
+        .sign(audience, SystemTime::now())
+        .map_err(Error::invalid_input)?;
+    bearer(token.expose())
+}
+
+/// The `Authorization` value with Entra ID: the cached token, or a new one when it is missing or
+/// expires within [`REFRESH_MARGIN`].
+async fn entra_authorization(
+    credential: &dyn TokenCredential,
+    cached: &tokio::sync::Mutex<Option<AccessToken>>,
+) -> Result<HeaderValue> {
+    let mut cached = cached.lock().await;
+    if let Some(token) = cached.as_ref() {
+        if !token.expires_within(REFRESH_MARGIN, SystemTime::now()) {
+            return bearer(token.token.expose());
+        }
     }
+    let token = credential
+        .get_token(&[WEBPUBSUB_SCOPE])
+        .await
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Credential,
+                "the credential could not provide a token",
+            )
+            .with_source(e)
+        })?;
+    let value = bearer(token.token.expose());
+    *cached = Some(token);
+    value
+}
+
+/// `Bearer <token>`, marked sensitive.
+fn bearer(token: &str) -> Result<HeaderValue> {
+    let mut value = String::with_capacity(7 + token.len());
+    value.push_str("Bearer ");
+    value.push_str(token);
+    let mut value = HeaderValue::try_from(value).map_err(|_| {
+        Error::new(
+            ErrorKind::Credential,
+            "the token is not a valid header value",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Everything a request needs besides the operation; shared by every clone of a client.
 pub(crate) struct Pipeline {
     pub(crate) endpoint: Endpoint,
+    /// Kept for minting client access tokens; requests are signed by `signer`.
+    pub(crate) credential: Credential,
     /// Where requests go: the reverse proxy, or the endpoint itself.
     request_origin: String,
     signer: Signer,
@@ -92,9 +125,6 @@ pub(crate) struct Pipeline {
     user_agent: HeaderValue,
     pub(crate) api_version: String,
     random: SystemRandom,
-    /// Request ids: a random seed and a counter, mixed (ids need to be unique, not secret).
-    id_seed: u64,
-    id_counter: AtomicU64,
 }
 
 impl fmt::Debug for Pipeline {
@@ -114,9 +144,11 @@ impl Pipeline {
         options: WebPubSubServiceClientOptions,
     ) -> Result<Self> {
         let insecure = |e: &Endpoint| e.scheme() == Scheme::Http;
-        let signer = match credential {
-            Credential::AccessKey(key) => Signer::Key(key),
-            Credential::TokenCredential(credential) => {
+        let signer = match &credential {
+            Credential::AccessKey(key) => Signer::Key(
+                RestTokenSigner::new(key, REST_TOKEN_LIFETIME).map_err(Error::invalid_input)?,
+            ),
+            Credential::TokenCredential(token_credential) => {
                 let proxy_insecure = options
                     .reverse_proxy_endpoint
                     .as_ref()
@@ -131,7 +163,7 @@ impl Pipeline {
                     ));
                 }
                 Signer::Entra {
-                    credential,
+                    credential: token_credential.clone(),
                     cached: tokio::sync::Mutex::new(None),
                 }
             }
@@ -140,16 +172,18 @@ impl Pipeline {
             Some(transport) => transport,
             None => default_transport()?,
         };
-        let mut agent = format!("azsdk-rust-webpubsub/{}", env!("CARGO_PKG_VERSION"));
-        if let Some(suffix) = &options.user_agent_suffix {
-            agent = format!("{suffix} {agent}");
-        }
-        let user_agent = HeaderValue::try_from(agent).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                "the user agent suffix is not a valid header value",
-            )
-        })?;
+        let user_agent = match &options.user_agent_suffix {
+            // Static: cloning it per request touches no shared counter.
+            None => HeaderValue::from_static(USER_AGENT_VALUE),
+            Some(suffix) => {
+                HeaderValue::try_from(format!("{suffix} {USER_AGENT_VALUE}")).map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidInput,
+                        "the user agent suffix is not a valid header value",
+                    )
+                })?
+            }
+        };
         if options.api_version.is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -164,6 +198,7 @@ impl Pipeline {
                 .as_str()
                 .to_owned(),
             endpoint,
+            credential,
             signer,
             transport,
             retry: options.retry,
@@ -171,66 +206,59 @@ impl Pipeline {
             overall_timeout: options.overall_timeout,
             user_agent,
             api_version: options.api_version,
-            id_seed: random_u64(&SystemRandom::new()).unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos() as u64
-            }),
-            id_counter: AtomicU64::new(0),
             random: SystemRandom::new(),
         })
     }
 
     /// Sends a rendered request and returns the final response, whatever its status. Errors are
     /// transport failures, timeouts and credential failures.
-    pub(crate) async fn send(&self, parts: HttpRequestParts, hub: &str) -> Result<Response<Bytes>> {
+    ///
+    /// Not an `async fn`: the span is entered only when something records it, and the returned
+    /// future holds the attempts' state once (an `async fn` keeps its arguments for the whole
+    /// call, and wrapping the attempts in another `async` block would keep them twice).
+    pub(crate) fn send(
+        &self,
+        parts: HttpRequestParts,
+        hub: &str,
+    ) -> impl Future<Output = Result<Response<Bytes>>> + Send + '_ {
         let span =
             tracing::debug_span!("webpubsub.operation", operation = %parts.operation, hub = %hub);
         let deadline = self
             .overall_timeout
             .map(|limit| (Instant::now() + limit, limit));
         let run = self.send_with_retries(parts, deadline);
-        // Entering a span on every poll costs time even when nothing records it.
         if span.is_disabled() {
-            run.await
+            Either::Left(run)
         } else {
-            run.instrument(span).await
+            Either::Right(run.instrument(span))
         }
     }
 
-    /// The URL a request goes to: the proxy's origin and prefix instead of the endpoint's.
-    fn request_url(&self, service_url: &str) -> String {
-        match service_url.strip_prefix(self.endpoint.as_str()) {
-            Some(rest) if self.request_origin != self.endpoint.as_str() => {
-                let mut url = String::with_capacity(self.request_origin.len() + rest.len());
-                url.push_str(&self.request_origin);
-                url.push_str(rest);
-                url
-            }
-            _ => service_url.to_owned(),
+    /// With a reverse proxy, the URL a request goes to: the proxy's origin and path prefix in
+    /// place of the endpoint's. `None` without one (the service URL is the request URL).
+    fn proxied_url(&self, service_url: &str) -> Option<String> {
+        if self.request_origin == self.endpoint.as_str() {
+            return None;
         }
+        let rest = service_url.strip_prefix(self.endpoint.as_str())?;
+        let mut url = String::with_capacity(self.request_origin.len() + rest.len());
+        url.push_str(&self.request_origin);
+        url.push_str(rest);
+        Some(url)
     }
 
     fn build_request(&self, parts: &HttpRequestParts) -> Result<Request<Bytes>> {
-        let url = self.request_url(&parts.url);
-        let method = match parts.method {
-            Method::Get => http::Method::GET,
-            Method::Head => http::Method::HEAD,
-            Method::Post => http::Method::POST,
-            Method::Put => http::Method::PUT,
-            Method::Delete => http::Method::DELETE,
-        };
-        let mut request = Request::builder()
-            .method(method)
-            .uri(url)
-            .body(parts.body.clone())
-            .map_err(|e| {
-                Error::new(ErrorKind::InvalidInput, "the request URL is invalid").with_source(e)
-            })?;
-        let headers = request.headers_mut();
-        // Room for these and Authorization, so the map never grows.
-        headers.reserve(6);
+        let uri = match self.proxied_url(&parts.url) {
+            Some(url) => Uri::try_from(url),
+            None => Uri::try_from(parts.url.as_str()),
+        }
+        .map_err(|e| {
+            Error::new(ErrorKind::InvalidInput, "the request URL is invalid").with_source(e)
+        })?;
+        // Room for these and Authorization (four or five); `HeaderMap` rounds 6 up to 8 slots.
+        // Not more: the next size (16 slots, 12 entries) is over 1 KiB, which the system
+        // allocator serves from its slow path instead of its per-thread cache.
+        let mut headers = HeaderMap::with_capacity(6);
         headers.insert(USER_AGENT, self.user_agent.clone());
         // Only GET (list) and generateToken answer with a body worth negotiating.
         if parts.method == Method::Get
@@ -241,90 +269,34 @@ impl Pipeline {
         if let Some(content_type) = parts.content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
-        headers.insert("x-ms-client-request-id", self.request_id());
+        headers.insert(CLIENT_REQUEST_ID, self.request_id());
+        let mut request = Request::new(parts.body.clone());
+        *request.method_mut() = match parts.method {
+            Method::Get => http::Method::GET,
+            Method::Head => http::Method::HEAD,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+        };
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
         Ok(request)
     }
 
-    /// The attempts of one call. One timer per attempt: its deadline is the per-try limit or the
-    /// overall deadline, whichever comes first.
+    /// The attempts of one call, with the back-off sleeps between them.
     async fn send_with_retries(
         &self,
         parts: HttpRequestParts,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Response<Bytes>> {
-        let overall_timeout = |limit: Duration| {
-            Error::new(
-                ErrorKind::Timeout,
-                format!("the call did not complete within {limit:?}"),
-            )
-        };
         let mut request = self.build_request(&parts)?;
         let mut retry = 0;
         loop {
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, self.signer.authorization(&parts.url).await?);
-            let started = Instant::now();
-            let per_try = self.per_try_timeout.map(|limit| started + limit);
-            let attempt_deadline = match (per_try, deadline) {
-                (Some(a), Some((b, _))) => Some(a.min(b)),
-                (a, b) => a.or(b.map(|(b, _)| b)),
-            };
-            let attempt = self.transport.execute(&request);
-            let result = match attempt_deadline {
-                Some(at) => match tokio::time::timeout_at(at, attempt).await {
-                    Ok(result) => result.map_err(Some),
-                    Err(_) => match deadline {
-                        Some((end, limit)) if Instant::now() >= end => {
-                            return Err(overall_timeout(limit))
-                        }
-                        _ => Err(None),
-                    },
-                },
-                None => attempt.await.map_err(Some),
-            };
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            let outcome = match &result {
-                Ok(response) => {
-                    tracing::debug!(attempt = retry + 1, status = response.status().as_u16(), elapsed_ms, path = %parts.path(), "response");
-                    Outcome::Response(response)
-                }
-                Err(Some(error)) => {
-                    tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, path = %parts.path(), "transport error");
-                    Outcome::TransportError {
-                        sent: error.request_sent(),
-                    }
-                }
-                Err(None) => {
-                    tracing::debug!(attempt = retry + 1, elapsed_ms, path = %parts.path(), "attempt timed out");
-                    Outcome::Timeout
-                }
-            };
-            let done = matches!(&result, Ok(response) if response.status().is_success());
-            let delay = if done {
-                None
-            } else {
-                retry_delay(
-                    &self.retry,
-                    parts.method,
-                    &outcome,
-                    retry,
-                    SystemTime::now(),
-                    self.unit_random(),
-                )
-            };
-            let Some(delay) = delay else {
-                return match result {
-                    Ok(response) => Ok(response),
-                    Err(Some(error)) => Err(Error::transport(error)),
-                    Err(None) => Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "no response within the per-try timeout of {:?}",
-                            self.per_try_timeout.unwrap_or_default()
-                        ),
-                    )),
-                };
+            // The attempt's state (timer, response) ends before the back-off sleep starts, so
+            // the two share space in this future.
+            let delay = match self.attempt(&mut request, &parts, deadline, retry).await {
+                Step::Done(result) => return result,
+                Step::RetryAfter(delay) => delay,
             };
             retry += 1;
             tracing::info!(retry, delay_ms = delay.as_millis() as u64, path = %parts.path(), "retrying");
@@ -339,16 +311,100 @@ impl Pipeline {
         }
     }
 
+    /// One attempt: authenticate, send under one timer (the per-try limit or the overall
+    /// deadline, whichever comes first), and decide whether to retry.
+    async fn attempt(
+        &self,
+        request: &mut Request<Bytes>,
+        parts: &HttpRequestParts,
+        deadline: Option<(Instant, Duration)>,
+        retry: u32,
+    ) -> Step {
+        let authorization = match &self.signer {
+            Signer::Key(signer) => key_authorization(signer, &parts.url),
+            // Boxed: the lock and the credential's future would otherwise grow every call's state.
+            Signer::Entra { credential, cached } => {
+                Box::pin(entra_authorization(credential.as_ref(), cached)).await
+            }
+        };
+        match authorization {
+            Ok(value) => request.headers_mut().insert(AUTHORIZATION, value),
+            Err(error) => return Step::Done(Err(error)),
+        };
+        let started = Instant::now();
+        let per_try = self.per_try_timeout.map(|limit| started + limit);
+        let attempt_deadline = match (per_try, deadline) {
+            (Some(a), Some((b, _))) => Some(a.min(b)),
+            (a, b) => a.or(b.map(|(b, _)| b)),
+        };
+        let attempt = self.transport.execute(request);
+        let result = match attempt_deadline {
+            Some(at) => match tokio::time::timeout_at(at, attempt).await {
+                Ok(result) => result.map_err(Some),
+                Err(_) => match deadline {
+                    Some((end, limit)) if Instant::now() >= end => {
+                        return Step::Done(Err(overall_timeout(limit)))
+                    }
+                    _ => Err(None),
+                },
+            },
+            None => attempt.await.map_err(Some),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let outcome = match &result {
+            Ok(response) => {
+                tracing::debug!(attempt = retry + 1, status = response.status().as_u16(), elapsed_ms, path = %parts.path(), "response");
+                Outcome::Response(response)
+            }
+            Err(Some(error)) => {
+                tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, path = %parts.path(), "transport error");
+                Outcome::TransportError {
+                    sent: error.request_sent(),
+                }
+            }
+            Err(None) => {
+                tracing::debug!(attempt = retry + 1, elapsed_ms, path = %parts.path(), "attempt timed out");
+                Outcome::Timeout
+            }
+        };
+        let done = matches!(&result, Ok(response) if response.status().is_success());
+        let delay = if done {
+            None
+        } else {
+            retry_delay(
+                &self.retry,
+                parts.method,
+                &outcome,
+                retry,
+                SystemTime::now(),
+                self.unit_random(),
+            )
+        };
+        if let Some(delay) = delay {
+            return Step::RetryAfter(delay);
+        }
+        Step::Done(match result {
+            Ok(response) => Ok(response),
+            Err(Some(error)) => Err(Error::transport(error)),
+            Err(None) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no response within the per-try timeout of {:?}",
+                    self.per_try_timeout.unwrap_or_default()
+                ),
+            )),
+        })
+    }
+
     fn unit_random(&self) -> f64 {
         // SystemRandom only fails when the OS has no randomness; the jitter then is the midpoint.
         random_u64(&self.random).map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
     }
 
-    /// A unique version-4-shaped UUID for `x-ms-client-request-id`, without a system call.
+    /// A unique version-4-shaped UUID for `x-ms-client-request-id`, without a system call or
+    /// a counter shared between threads (ids need to be unique, not secret).
     fn request_id(&self) -> HeaderValue {
-        let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
-        let high = splitmix64(self.id_seed ^ n.rotate_left(32));
-        let low = splitmix64(high ^ n);
+        let (high, low) = next_request_id_bits(&self.random);
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&high.to_be_bytes());
         b[8..].copy_from_slice(&low.to_be_bytes());
@@ -369,6 +425,32 @@ impl Pipeline {
         HeaderValue::from_bytes(&text)
             .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
     }
+}
+
+thread_local! {
+    /// This thread's request-id state: a random seed (drawn once per thread) and a counter.
+    static REQUEST_IDS: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+}
+
+/// 128 well-mixed bits, unique per thread (random seed) and per call (counter).
+fn next_request_id_bits(random: &SystemRandom) -> (u64, u64) {
+    REQUEST_IDS.with(|state| {
+        let (seed, n) = state.get().unwrap_or_else(|| {
+            // Without OS randomness, the time and the thread's stack address still differ.
+            let fallback = || {
+                let local = 0u8;
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos() as u64
+                    ^ (&local as *const u8 as u64).rotate_left(32)
+            };
+            (random_u64(random).unwrap_or_else(fallback), 0)
+        });
+        state.set(Some((seed, n.wrapping_add(1))));
+        let high = splitmix64(seed ^ n.rotate_left(32));
+        (high, splitmix64(high ^ n))
+    })
 }
 
 fn random_u64(random: &SystemRandom) -> Option<u64> {

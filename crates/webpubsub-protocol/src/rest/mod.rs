@@ -128,6 +128,26 @@ impl HttpRequestParts {
     }
 }
 
+/// A query parameter's value, written straight into the URL (no intermediate string).
+pub(crate) trait QueryValue {
+    fn write_to(&self, url: &mut String);
+}
+
+impl QueryValue for &str {
+    /// Text is percent-encoded.
+    fn write_to(&self, url: &mut String) {
+        percent_encode_into(url, self);
+    }
+}
+
+impl QueryValue for u32 {
+    /// Digits need no encoding.
+    fn write_to(&self, url: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = fmt::Write::write_fmt(url, format_args!("{self}"));
+    }
+}
+
 /// Builds [`HttpRequestParts`] straight into its URL; each operation is a few calls on this.
 #[derive(Debug)]
 pub(crate) struct RequestBuilder<'t> {
@@ -180,18 +200,17 @@ impl<'t> RequestBuilder<'t> {
         self
     }
 
-    pub(crate) fn query(mut self, key: &str, value: impl fmt::Display) -> Self {
+    pub(crate) fn query(mut self, key: &str, value: impl QueryValue) -> Self {
         self.parts.url.push(if self.has_query { '&' } else { '?' });
         self.has_query = true;
         // Keys are this crate's literals (`api-version`, `excluded`, ...): nothing to escape.
         self.parts.url.push_str(key);
         self.parts.url.push('=');
-        let value = value.to_string();
-        percent_encode_into(&mut self.parts.url, &value);
+        value.write_to(&mut self.parts.url);
         self
     }
 
-    pub(crate) fn query_opt(self, key: &str, value: Option<impl fmt::Display>) -> Self {
+    pub(crate) fn query_opt(self, key: &str, value: Option<impl QueryValue>) -> Self {
         match value {
             Some(value) => self.query(key, value),
             None => self,
