@@ -189,23 +189,23 @@ impl SignedPrefix {
         }
     }
 
-    /// Signs `claims` if they begin with this prefix; `None` otherwise.
-    pub(crate) fn encode(&self, claims: &[u8]) -> Option<String> {
+    /// Appends the token for `claims` to `out` if they begin with this prefix; `false` (and
+    /// nothing appended) otherwise.
+    pub(crate) fn encode_into(&self, claims: &[u8], out: &mut Vec<u8>) -> bool {
         if !claims.starts_with(&self.claims_prefix) {
-            return None;
+            return false;
         }
         let rest = &claims[self.cut..];
-        let mut token = Vec::with_capacity(self.token_start.len() + encoded_len(rest.len()) + 44);
-        token.extend_from_slice(&self.token_start);
-        let rest_start = token.len();
-        append_base64(&mut token, rest);
+        out.reserve(self.token_start.len() + encoded_len(rest.len()) + 44);
+        out.extend_from_slice(&self.token_start);
+        let rest_start = out.len();
+        append_base64(out, rest);
         let mut context = self.context.clone();
-        context.update(&token[rest_start..]);
+        context.update(&out[rest_start..]);
         let tag = context.sign();
-        token.push(b'.');
-        append_base64(&mut token, tag.as_ref());
-        // base64url output and the fixed header are ASCII.
-        Some(String::from_utf8(token).unwrap_or_default())
+        out.push(b'.');
+        append_base64(out, tag.as_ref());
+        true
     }
 }
 

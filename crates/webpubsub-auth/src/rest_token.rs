@@ -119,22 +119,46 @@ impl RestTokenSigner {
     /// # Errors
     /// [`TokenError::InvalidLifetime`] when `now` plus the lifetime is past what a JWT can hold.
     pub fn sign(&self, url: &str, now: SystemTime) -> Result<Secret, TokenError> {
+        self.sign_after(b"", url, now)
+    }
+
+    /// The `Authorization` value for one request to `url`: `Bearer <token>`, written in one
+    /// buffer (hand it to a header with [`Secret::into_exposed`], no copy).
+    ///
+    /// ```
+    /// # use std::time::SystemTime;
+    /// # use webpubsub_auth::{AccessKey, RestTokenSigner, DEFAULT_REST_TOKEN_LIFETIME};
+    /// let signer = RestTokenSigner::new(&AccessKey::new("k"), DEFAULT_REST_TOKEN_LIFETIME)?;
+    /// let (url, now) = ("https://h.webpubsub.azure.com/api/health", SystemTime::now());
+    /// let header = signer.sign_bearer(url, now)?;
+    /// assert_eq!(header.expose(), format!("Bearer {}", signer.sign(url, now)?.expose()));
+    /// # Ok::<(), webpubsub_auth::TokenError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`RestTokenSigner::sign`].
+    pub fn sign_bearer(&self, url: &str, now: SystemTime) -> Result<Secret, TokenError> {
+        self.sign_after(b"Bearer ", url, now)
+    }
+
+    /// The token for `url`, after `lead`.
+    fn sign_after(&self, lead: &[u8], url: &str, now: SystemTime) -> Result<Secret, TokenError> {
         let (claims, prefix_len) = rest_claims(url, self.lifetime, now)?;
-        let token = LAST_PREFIX.with(|last| {
+        let mut out = Vec::with_capacity(lead.len() + 64 + claims.len() * 4 / 3 + 44);
+        out.extend_from_slice(lead);
+        LAST_PREFIX.with(|last| {
             let mut last = last.borrow_mut();
             if let Some((id, prefix)) = last.as_ref() {
-                if *id == self.id {
-                    if let Some(token) = prefix.encode(&claims) {
-                        return token;
-                    }
+                if *id == self.id && prefix.encode_into(&claims, &mut out) {
+                    return;
                 }
             }
             let prefix = SignedPrefix::new(&self.key, &claims[..prefix_len]);
-            let token = prefix.encode(&claims).unwrap_or_default();
+            prefix.encode_into(&claims, &mut out);
             *last = Some((self.id, prefix));
-            token
         });
-        Ok(Secret::new(token))
+        // The lead is ASCII, base64url output and the fixed header too.
+        Ok(Secret::new(String::from_utf8(out).unwrap_or_default()))
     }
 }
 

@@ -36,6 +36,19 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Hands the value over to something that must own it, such as an HTTP header, without a
+    /// copy. The returned string is no longer wiped when dropped. Do not log it.
+    ///
+    /// ```
+    /// use webpubsub_auth::Secret;
+    ///
+    /// let owned: String = Secret::new("Bearer abc").into_exposed();
+    /// assert_eq!(owned, "Bearer abc");
+    /// ```
+    pub fn into_exposed(mut self) -> String {
+        std::mem::take(&mut *self.0)
+    }
 }
 
 impl From<String> for Secret {

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures_util::future::Either;
 use http::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE,
+    USER_AGENT,
 };
 use http::{Request, Response, Uri};
 use ring::rand::{SecureRandom as _, SystemRandom};
@@ -62,10 +63,11 @@ fn overall_timeout(limit: Duration) -> Error {
 
 /// The `Authorization` value of one attempt with an access key: a fresh JWT for `audience`.
 fn key_authorization(signer: &RestTokenSigner, audience: &str) -> Result<HeaderValue> {
-    let token = signer
-        .sign(audience, SystemTime::now())
+    let value = signer
+        .sign_bearer(audience, SystemTime::now())
         .map_err(Error::invalid_input)?;
-    bearer(token.expose())
+    // Moved into the header, not copied.
+    sensitive(HeaderValue::try_from(value.into_exposed()))
 }
 
 /// The `Authorization` value with Entra ID: the cached token, or a new one when it is missing or
@@ -100,7 +102,11 @@ fn bearer(token: &str) -> Result<HeaderValue> {
     let mut value = String::with_capacity(7 + token.len());
     value.push_str("Bearer ");
     value.push_str(token);
-    let mut value = HeaderValue::try_from(value).map_err(|_| {
+    sensitive(HeaderValue::try_from(value))
+}
+
+fn sensitive(value: std::result::Result<HeaderValue, InvalidHeaderValue>) -> Result<HeaderValue> {
+    let mut value = value.map_err(|_| {
         Error::new(
             ErrorKind::Credential,
             "the token is not a valid header value",
@@ -247,14 +253,18 @@ impl Pipeline {
         Some(url)
     }
 
-    fn build_request(&self, parts: &HttpRequestParts) -> Result<Request<Bytes>> {
-        let uri = match self.proxied_url(&parts.url) {
-            Some(url) => Uri::try_from(url),
-            None => Uri::try_from(parts.url.as_str()),
-        }
-        .map_err(|e| {
+    /// The request for `parts`, and the service URL (the audience of its tokens). Without a
+    /// proxy the URI is parsed from the rendered URL's own buffer, not a copy.
+    fn build_request(&self, parts: HttpRequestParts) -> Result<(Request<Bytes>, Bytes)> {
+        let invalid = |e: http::uri::InvalidUri| {
             Error::new(ErrorKind::InvalidInput, "the request URL is invalid").with_source(e)
-        })?;
+        };
+        let proxied = self.proxied_url(&parts.url);
+        let service_url = Bytes::from(parts.url);
+        let uri = match proxied {
+            Some(url) => Uri::try_from(url).map_err(invalid)?,
+            None => Uri::from_maybe_shared(service_url.clone()).map_err(invalid)?,
+        };
         // Room for these and Authorization (four or five); `HeaderMap` rounds 6 up to 8 slots.
         // Not more: the next size (16 slots, 12 entries) is over 1 KiB, which the system
         // allocator serves from its slow path instead of its per-thread cache.
@@ -270,7 +280,7 @@ impl Pipeline {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         headers.insert(CLIENT_REQUEST_ID, self.request_id());
-        let mut request = Request::new(parts.body.clone());
+        let mut request = Request::new(parts.body);
         *request.method_mut() = match parts.method {
             Method::Get => http::Method::GET,
             Method::Head => http::Method::HEAD,
@@ -280,7 +290,7 @@ impl Pipeline {
         };
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        Ok(request)
+        Ok((request, service_url))
     }
 
     /// The attempts of one call, with the back-off sleeps between them.
@@ -289,17 +299,29 @@ impl Pipeline {
         parts: HttpRequestParts,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Response<Bytes>> {
-        let mut request = self.build_request(&parts)?;
+        let method = parts.method;
+        let (mut request, service_url) = self.build_request(parts)?;
+        // Rendered from a `String`, so always UTF-8.
+        let audience = std::str::from_utf8(&service_url)
+            .map_err(|_| Error::new(ErrorKind::InvalidInput, "the request URL is not UTF-8"))?;
         let mut retry = 0;
         loop {
             // The attempt's state (timer, response) ends before the back-off sleep starts, so
             // the two share space in this future.
-            let delay = match self.attempt(&mut request, &parts, deadline, retry).await {
+            let delay = match self
+                .attempt(&mut request, audience, method, deadline, retry)
+                .await
+            {
                 Step::Done(result) => return result,
                 Step::RetryAfter(delay) => delay,
             };
             retry += 1;
-            tracing::info!(retry, delay_ms = delay.as_millis() as u64, path = %parts.path(), "retrying");
+            tracing::info!(
+                retry,
+                delay_ms = delay.as_millis() as u64,
+                path = request.uri().path(),
+                "retrying"
+            );
             let wake = Instant::now() + delay;
             match deadline {
                 Some((end, limit)) if wake >= end => {
@@ -316,12 +338,13 @@ impl Pipeline {
     async fn attempt(
         &self,
         request: &mut Request<Bytes>,
-        parts: &HttpRequestParts,
+        audience: &str,
+        method: Method,
         deadline: Option<(Instant, Duration)>,
         retry: u32,
     ) -> Step {
         let authorization = match &self.signer {
-            Signer::Key(signer) => key_authorization(signer, &parts.url),
+            Signer::Key(signer) => key_authorization(signer, audience),
             // Boxed: the lock and the credential's future would otherwise grow every call's state.
             Signer::Entra { credential, cached } => {
                 Box::pin(entra_authorization(credential.as_ref(), cached)).await
@@ -353,17 +376,28 @@ impl Pipeline {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let outcome = match &result {
             Ok(response) => {
-                tracing::debug!(attempt = retry + 1, status = response.status().as_u16(), elapsed_ms, path = %parts.path(), "response");
+                tracing::debug!(
+                    attempt = retry + 1,
+                    status = response.status().as_u16(),
+                    elapsed_ms,
+                    path = request.uri().path(),
+                    "response"
+                );
                 Outcome::Response(response)
             }
             Err(Some(error)) => {
-                tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, path = %parts.path(), "transport error");
+                tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, path = request.uri().path(), "transport error");
                 Outcome::TransportError {
                     sent: error.request_sent(),
                 }
             }
             Err(None) => {
-                tracing::debug!(attempt = retry + 1, elapsed_ms, path = %parts.path(), "attempt timed out");
+                tracing::debug!(
+                    attempt = retry + 1,
+                    elapsed_ms,
+                    path = request.uri().path(),
+                    "attempt timed out"
+                );
                 Outcome::Timeout
             }
         };
@@ -373,7 +407,7 @@ impl Pipeline {
         } else {
             retry_delay(
                 &self.retry,
-                parts.method,
+                method,
                 &outcome,
                 retry,
                 SystemTime::now(),
