@@ -30,9 +30,14 @@ pub(crate) struct ClaimsWriter {
 
 impl ClaimsWriter {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        let mut json = Vec::with_capacity(capacity);
-        json.push(b'{');
-        Self { json }
+        Self::reusing(Vec::with_capacity(capacity))
+    }
+
+    /// Writes into `buffer` (cleared), keeping its allocation.
+    pub(crate) fn reusing(mut buffer: Vec<u8>) -> Self {
+        buffer.clear();
+        buffer.push(b'{');
+        Self { json: buffer }
     }
 
     fn key(&mut self, name: &str) {
@@ -84,6 +89,10 @@ impl ClaimsWriter {
             write_json_string(&mut self.json, value);
         }
         self.json.push(b']');
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.json.reserve(additional);
     }
 
     /// Bytes written so far.

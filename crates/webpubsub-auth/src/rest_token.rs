@@ -47,7 +47,7 @@ pub fn rest_bearer_token(
     if key.is_empty() {
         return Err(TokenError::EmptyKey);
     }
-    let (claims, _) = rest_claims(url, lifetime, now)?;
+    let (claims, _) = rest_claims(Vec::new(), url, lifetime, now)?;
     jwt::encode(&claims, &Map::new(), &key.hmac_key())
         .map(Secret::new)
         .map_err(|_| TokenError::Encoding)
@@ -90,9 +90,18 @@ pub struct RestTokenSigner {
 /// Ids of signers, for the per-thread prefix cache.
 static NEXT_SIGNER_ID: AtomicU64 = AtomicU64::new(1);
 
-thread_local! {
+/// What a thread keeps between tokens.
+struct Scratch {
+    /// The claims buffer, reused (claims are not secret).
+    claims: Vec<u8>,
     /// The token start of the last URL signed on this thread, and the signer it belongs to.
-    static LAST_PREFIX: RefCell<Option<(u64, SignedPrefix)>> = const { RefCell::new(None) };
+    last: Option<(u64, SignedPrefix)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch { claims: Vec::new(), last: None })
+    };
 }
 
 impl RestTokenSigner {
@@ -143,33 +152,37 @@ impl RestTokenSigner {
 
     /// The token for `url`, after `lead`.
     fn sign_after(&self, lead: &[u8], url: &str, now: SystemTime) -> Result<Secret, TokenError> {
-        let (claims, prefix_len) = rest_claims(url, self.lifetime, now)?;
-        let mut out = Vec::with_capacity(lead.len() + 64 + claims.len() * 4 / 3 + 44);
-        out.extend_from_slice(lead);
-        LAST_PREFIX.with(|last| {
-            let mut last = last.borrow_mut();
-            if let Some((id, prefix)) = last.as_ref() {
-                if *id == self.id && prefix.encode_into(&claims, &mut out) {
-                    return;
-                }
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let scratch = &mut *scratch;
+            let (claims, prefix_len) =
+                rest_claims(std::mem::take(&mut scratch.claims), url, self.lifetime, now)?;
+            let mut out = Vec::with_capacity(lead.len() + 64 + claims.len() * 4 / 3 + 44);
+            out.extend_from_slice(lead);
+            let hit = matches!(&scratch.last, Some((id, prefix))
+                if *id == self.id && prefix.encode_into(&claims, &mut out));
+            if !hit {
+                let prefix = SignedPrefix::new(&self.key, &claims[..prefix_len]);
+                prefix.encode_into(&claims, &mut out);
+                scratch.last = Some((self.id, prefix));
             }
-            let prefix = SignedPrefix::new(&self.key, &claims[..prefix_len]);
-            prefix.encode_into(&claims, &mut out);
-            *last = Some((self.id, prefix));
-        });
-        // The lead is ASCII, base64url output and the fixed header too.
-        Ok(Secret::new(String::from_utf8(out).unwrap_or_default()))
+            scratch.claims = claims;
+            // The lead is ASCII, base64url output and the fixed header too.
+            Ok(Secret::new(String::from_utf8(out).unwrap_or_default()))
+        })
     }
 }
 
 /// The claims of a REST token, and how long their unchanging start (`{"aud":"<url>","iat":`) is.
 fn rest_claims(
+    buffer: Vec<u8>,
     url: &str,
     lifetime: Duration,
     now: SystemTime,
 ) -> Result<(Vec<u8>, usize), TokenError> {
     let (iat, exp) = check_lifetime(lifetime, now)?;
-    let mut claims = ClaimsWriter::with_capacity(url.len() + 48);
+    let mut claims = ClaimsWriter::reusing(buffer);
+    claims.reserve(url.len() + 48);
     claims.string("aud", url);
     let prefix_len = claims.written() + r#","iat":"#.len();
     claims.number("iat", iat);
