@@ -1,5 +1,8 @@
 //! Every REST operation as a method of [`WebPubSubServiceClient`], with its options.
 
+use std::future::Future;
+
+use futures_util::future::{Either, FutureExt as _};
 use webpubsub_protocol::{
     exists_from_status, AddConnectionToGroup, AddConnectionsToGroups, AddUserToGroup,
     CheckPermission, CloseAllConnections, CloseConnection, CloseGroupConnections,
@@ -9,10 +12,6 @@ use webpubsub_protocol::{
     RemoveUserFromGroup, RevokePermission, SendToAll, SendToConnection, SendToGroup, SendToUser,
     UserExists,
 };
-
-use std::future::Future;
-
-use futures_util::future::{Either, FutureExt as _};
 
 use crate::client::WebPubSubServiceClient;
 use crate::error::{Error, Result};

@@ -229,10 +229,7 @@ impl Pipeline {
     ) -> impl Future<Output = Result<Response<Bytes>>> + Send + '_ {
         let span =
             tracing::debug_span!("webpubsub.operation", operation = %parts.operation, hub = %hub);
-        let deadline = self
-            .overall_timeout
-            .map(|limit| (Instant::now() + limit, limit));
-        let run = self.send_with_retries(parts, deadline);
+        let run = self.send_with_retries(parts);
         if span.is_disabled() {
             Either::Left(run)
         } else {
@@ -294,11 +291,11 @@ impl Pipeline {
     }
 
     /// The attempts of one call, with the back-off sleeps between them.
-    async fn send_with_retries(
-        &self,
-        parts: HttpRequestParts,
-        deadline: Option<(Instant, Duration)>,
-    ) -> Result<Response<Bytes>> {
+    async fn send_with_retries(&self, parts: HttpRequestParts) -> Result<Response<Bytes>> {
+        // Counted from the first poll, not from when the future was made.
+        let deadline = self
+            .overall_timeout
+            .map(|limit| (Instant::now() + limit, limit));
         let method = parts.method;
         let (mut request, service_url) = self.build_request(parts)?;
         // Rendered from a `String`, so always UTF-8.
