@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod deadline;
 mod error;
 mod group;
 mod list;

@@ -359,7 +359,8 @@ impl Pipeline {
         };
         let attempt = self.transport.execute(request);
         let result = match attempt_deadline {
-            Some(at) => match tokio::time::timeout_at(at, attempt).await {
+            // One timer per thread for all attempts, not one each (see `deadline`).
+            Some(at) => match crate::deadline::at(at, attempt).await {
                 Ok(result) => result.map_err(Some),
                 Err(_) => match deadline {
                     Some((end, limit)) if Instant::now() >= end => {
