@@ -135,13 +135,21 @@ impl Timer {
     }
 
     /// Makes sure the `Sleep` fires by `deadline`: keeps it when it is armed for that or earlier
-    /// and still pending, else arms a new one.
+    /// and still pending, else arms a new one for the earliest registered deadline. (Not only
+    /// for `deadline`: a `Sleep` that fired may not have woken anyone yet, and its wake is
+    /// ignored once it is replaced, so the new one answers for every registered attempt.)
     fn arm(&mut self, deadline: Instant, this: &Arc<Mutex<Timer>>) {
         if let Some((sleep, armed_for)) = &self.sleep {
             if *armed_for <= deadline && !sleep.is_elapsed() {
                 return;
             }
         }
+        let deadline = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|(registered, _)| *registered)
+            .fold(deadline, Instant::min);
         self.generation = self.generation.wrapping_add(1);
         let waker = Waker::from(Arc::new(TimerWaker {
             timer: Arc::downgrade(this),
@@ -271,6 +279,19 @@ mod tests {
         let result = at(start + Duration::from_secs(4), boxed(pending::<()>())).await;
         assert!(result.is_err());
         assert_eq!(start.elapsed(), Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_sleep_answers_for_the_earliest_registered_deadline() {
+        let timer = Arc::new(Mutex::new(Timer::default()));
+        let start = Instant::now();
+        let mut state = lock(&timer);
+        state.insert(start + Duration::from_secs(2), Waker::noop(), &timer);
+        // As when its `Sleep` has fired but not yet woken anyone, and a later attempt comes.
+        state.sleep = None;
+        state.insert(start + Duration::from_secs(9), Waker::noop(), &timer);
+        let armed_for = state.sleep.as_ref().map(|(_, at)| *at);
+        assert_eq!(armed_for, Some(start + Duration::from_secs(2)));
     }
 
     #[test]
