@@ -371,20 +371,21 @@ impl Pipeline {
             },
             None => attempt.await.map_err(Some),
         };
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        // Read the clock only for an event something records.
+        let elapsed_ms = || started.elapsed().as_millis() as u64;
         let outcome = match &result {
             Ok(response) => {
                 tracing::debug!(
                     attempt = retry + 1,
                     status = response.status().as_u16(),
-                    elapsed_ms,
+                    elapsed_ms = elapsed_ms(),
                     path = request.uri().path(),
                     "response"
                 );
                 Outcome::Response(response)
             }
             Err(Some(error)) => {
-                tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms, path = request.uri().path(), "transport error");
+                tracing::debug!(attempt = retry + 1, error = %error, elapsed_ms = elapsed_ms(), path = request.uri().path(), "transport error");
                 Outcome::TransportError {
                     sent: error.request_sent(),
                 }
@@ -392,7 +393,7 @@ impl Pipeline {
             Err(None) => {
                 tracing::debug!(
                     attempt = retry + 1,
-                    elapsed_ms,
+                    elapsed_ms = elapsed_ms(),
                     path = request.uri().path(),
                     "attempt timed out"
                 );
