@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "bench")]
+pub mod bench;
+
 use std::io::Write as _;
 use std::process::Command;
 

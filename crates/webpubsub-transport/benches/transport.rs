@@ -5,51 +5,16 @@
 
 #![allow(clippy::print_stdout, missing_docs)] // a benchmark reports on stdout
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use webpubsub_testkit::bench::{accepting_server, calls_per_second, median};
 use webpubsub_transport::{HttpClient, HyperClient, HyperClientOptions};
 
 const BODY: &[u8] = br#"{"message":"hello, every connection of the hub"}"#;
-
-async fn server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let service = service_fn(
-                    |request: hyper::Request<hyper::body::Incoming>| async move {
-                        let _ = request.into_body().collect().await;
-                        Ok::<_, Infallible>(
-                            hyper::Response::builder()
-                                .status(202)
-                                .body(Full::new(Bytes::new()))
-                                .unwrap(),
-                        )
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
 
 fn request(url: &str) -> http::Request<Bytes> {
     http::Request::post(url)
@@ -58,36 +23,13 @@ fn request(url: &str) -> http::Request<Bytes> {
         .unwrap()
 }
 
-async fn run<F, Fut>(total: usize, in_flight: usize, send: Arc<F>) -> f64
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let start = Instant::now();
-    let per_task = total / in_flight;
-    let tasks: Vec<_> = (0..in_flight)
-        .map(|_| {
-            let send = send.clone();
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    send().await;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    (per_task * in_flight) as f64 / start.elapsed().as_secs_f64()
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let addr = server().await;
+        let addr = accepting_server().await;
         let url = format!("http://{addr}/api/hubs/bench/:send?api-version=2024-12-01");
 
         let ours = Arc::new(HyperClient::new(HyperClientOptions::default()).unwrap());
@@ -101,7 +43,7 @@ fn main() {
             let (mut ours_rps, mut bare_rps) = (Vec::new(), Vec::new());
             // Many short rounds, alternating which client goes first, so drift in machine speed
             // (this is a shared VM) hits both sides alike; the median per-round ratio is reported.
-            for round in 0..41 {
+            for round in 0..61 {
                 let ours_send = {
                     let (client, url) = (ours.clone(), url.clone());
                     Arc::new(move || {
@@ -126,11 +68,11 @@ fn main() {
                     })
                 };
                 let (ours_rate, bare_rate) = if round % 2 == 0 {
-                    let o = run(total, in_flight, ours_send).await;
-                    (o, run(total, in_flight, bare_send).await)
+                    let o = calls_per_second(total, in_flight, ours_send).await;
+                    (o, calls_per_second(total, in_flight, bare_send).await)
                 } else {
-                    let b = run(total, in_flight, bare_send).await;
-                    (run(total, in_flight, ours_send).await, b)
+                    let b = calls_per_second(total, in_flight, bare_send).await;
+                    (calls_per_second(total, in_flight, ours_send).await, b)
                 };
                 if round == 0 {
                     continue; // warm-up: pools fill, caches settle
@@ -139,10 +81,6 @@ fn main() {
                 ours_rps.push(ours_rate);
                 bare_rps.push(bare_rate);
             }
-            let median = |v: &mut Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
             println!(
                 "{label}: ours {:.0} req/s, bare hyper-util {:.0} req/s, ratio ours/bare = {:.3}x (target >= 0.97x)",
                 median(&mut ours_rps),

@@ -8,72 +8,15 @@
 
 #![allow(clippy::print_stdout, missing_docs)] // a benchmark reports on stdout
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use webpubsub::{AccessKey, Message, WebPubSubServiceClient};
-
-async fn server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let service = service_fn(
-                    |request: hyper::Request<hyper::body::Incoming>| async move {
-                        let _ = request.into_body().collect().await;
-                        Ok::<_, Infallible>(
-                            hyper::Response::builder()
-                                .status(202)
-                                .body(Full::new(Bytes::new()))
-                                .unwrap(),
-                        )
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
-async fn run<F, Fut>(total: usize, in_flight: usize, send: Arc<F>) -> f64
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let start = Instant::now();
-    let per_task = total / in_flight;
-    let tasks: Vec<_> = (0..in_flight)
-        .map(|_| {
-            let send = send.clone();
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    send().await;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    (per_task * in_flight) as f64 / start.elapsed().as_secs_f64()
-}
+use webpubsub_testkit::bench::{accepting_server, calls_per_second, median};
 
 const PAYLOAD: &str = r#"{"message":"hello, every connection of the hub"}"#;
 
@@ -83,7 +26,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let addr = server().await;
+        let addr = accepting_server().await;
         let key = AccessKey::new(AccessKey::DEVELOPMENT);
         let connection_string = format!("Endpoint=http://{addr};AccessKey={};Version=1.0;", key.expose());
         let ours = WebPubSubServiceClient::from_connection_string(&connection_string, "bench").unwrap();
@@ -139,9 +82,9 @@ fn main() {
                 let (mut o, mut b, mut h) = (0.0, 0.0, 0.0);
                 for turn in 0..3 {
                     match (round + turn) % 3 {
-                        0 => o = run(total, in_flight, ours_send.clone()).await,
-                        1 => b = run(total, in_flight, bare_send(false)).await,
-                        _ => h = run(total, in_flight, bare_send(true)).await,
+                        0 => o = calls_per_second(total, in_flight, ours_send.clone()).await,
+                        1 => b = calls_per_second(total, in_flight, bare_send(false)).await,
+                        _ => h = calls_per_second(total, in_flight, bare_send(true)).await,
                     }
                 }
                 if round == 0 {
@@ -152,10 +95,6 @@ fn main() {
                 ours_rps.push(o);
                 bare_rps.push(b);
             }
-            let median = |v: &mut Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
             println!(
                 "{label}: client {:.0} calls/s, bare hyper-util + JWT {:.0} req/s, ratio client/bare = {:.3}x (target >= 0.9x); \
                  against a bare client that also sends User-Agent and x-ms-client-request-id: {:.3}x",
