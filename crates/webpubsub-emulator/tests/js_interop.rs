@@ -161,21 +161,16 @@ async fn official_js_packages_work_with_the_emulator() {
     // The JS service SDK against the emulator.
     let cs = emulator.connection_string();
     let node_path_for_sdk = node_path.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
+    let stdout = tokio::task::spawn_blocking(move || {
+        let mut command = Command::new("node");
+        command
             .args(["-e", SERVICE_SCRIPT, &cs])
-            .env("NODE_PATH", node_path_for_sdk)
-            .output()
+            .env("NODE_PATH", node_path_for_sdk);
+        webpubsub_testkit::stdout_of(command, "the JS service SDK")
     })
     .await
-    .unwrap()
     .unwrap();
-    assert!(
-        output.status.success(),
-        "JS SDK failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&stdout).unwrap();
     assert_eq!(report["exists"], true);
     assert_eq!(report["groupExists"], true);
     assert_eq!(

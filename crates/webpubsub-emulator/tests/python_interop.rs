@@ -93,20 +93,14 @@ async fn official_python_packages_work_against_the_emulator() {
         .unwrap()
         .url;
     let cs = emulator.connection_string();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .args(["-c", SCRIPT, &cs, &rust_url])
-            .output()
+    let stdout = tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(python);
+        command.args(["-c", SCRIPT, &cs, &rust_url]);
+        webpubsub_testkit::stdout_of(command, "python")
     })
     .await
-    .unwrap()
     .unwrap();
-    assert!(
-        output.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&stdout).unwrap();
     for (label, user) in [("python_token", "py-user"), ("rust_token", "rust-user")] {
         let run = &report[label];
         assert_eq!(run["user"], user, "{label}");

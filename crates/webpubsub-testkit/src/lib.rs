@@ -6,6 +6,24 @@ pub mod bench;
 use std::io::Write as _;
 use std::process::Command;
 
+/// Runs `command` to completion and returns its standard output.
+///
+/// # Panics
+/// When it cannot start or exits unsuccessfully; the message names `what` and quotes its
+/// standard error.
+pub fn stdout_of(mut command: Command, what: &str) -> Vec<u8> {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
 /// The Python interpreter to run interop scripts with, when it can import every module in
 /// `modules`: `$WEBPUBSUB_TEST_PYTHON`, else `python3`.
 ///
