@@ -15,9 +15,9 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use webpubsub::layers::transport::{Error, ErrorKind};
+use webpubsub::transport::{Error, ErrorKind};
 use webpubsub::{
-    AccessKey, HttpClient, Message, WebPubSubServiceClient, WebPubSubServiceClientOptions,
+    AccessKey, HttpClient, Payload, WebPubSubServiceClient, WebPubSubServiceClientOptions,
 };
 
 /// HTTP/1.1 over a fresh TCP connection per request (plain http only).
@@ -146,16 +146,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Endpoint=http://{addr};AccessKey={};Version=1.0;",
         AccessKey::DEVELOPMENT
     );
-    let client = WebPubSubServiceClient::from_connection_string_with_options(
+    let client = WebPubSubServiceClient::from_connection_string(
         &connection_string,
         "chat",
-        options,
+        Some(options),
     )?;
 
     client
-        .send_to_all(Message::text("sent through a custom transport"), None)
+        .send_to_all(Payload::text("sent through a custom transport"), None)
         .await?;
-    let exists = client.user_exists("alice").await?;
+    let exists = client.user_exists("alice", None).await?;
     println!("user_exists(alice) = {exists}");
     Ok(())
 }

@@ -10,13 +10,13 @@
 
 #![allow(clippy::print_stdout)] // an example reports on stdout
 
-use webpubsub::{Filter, Message, Permission, PermissionOptions, WebPubSubServiceClient};
+use webpubsub::{Filter, GroupsFilterOptions, Payload, Permission, PermissionOptions, WebPubSubServiceClient};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (connection_string, emulator) =
         examples::connection_string_or_emulator("groups_and_permissions").await?;
-    let client = WebPubSubServiceClient::from_connection_string(&connection_string, "chat")?;
+    let client = WebPubSubServiceClient::from_connection_string(&connection_string, "chat", None)?;
     // On the emulator: a client of our own to work with.
     let mut own = None;
     if emulator.is_some() {
@@ -36,16 +36,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let room = client.group("room-1");
 
     // Users: every connection of the user, now and later, joins the group.
-    room.add_user("alice").await?;
-    println!("room-1 has connections: {}", room.exists().await?);
+    room.add_user("alice", None).await?;
+    println!("room-1 has connections: {}", room.exists(None).await?);
 
     // Connections by filter: everyone whose user id starts with "listener-" joins "news".
     let listeners = Filter::starts_with(Filter::user_id(), "listener-");
     client
-        .add_connections_to_groups(&["news"], &listeners.to_string())
+        .add_connections_to_groups(
+            &["news"],
+            Some(GroupsFilterOptions {
+                filter: Some(listeners.clone()),
+            }),
+        )
         .await?;
     client
-        .send_to_group("news", Message::text("breaking"), None)
+        .send_to_group("news", Payload::text("breaking"), None)
         .await?;
 
     // One connection: join, permission to publish to the group, check, revoke.
@@ -53,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .nth(1)
         .or_else(|| own.as_ref().map(|(_, id)| id.clone()));
     if let Some(connection_id) = connection_id {
-        match room.add_connection(&connection_id).await {
+        match room.add_connection(&connection_id, None).await {
             Err(e) if e.is_not_found() => println!("connection {connection_id} is not connected"),
             other => other?,
         }
@@ -78,11 +83,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     println!(
         "news has connections: {}",
-        client.group_exists("news").await?
+        client.group_exists("news", None).await?
     );
-    room.remove_user("alice").await?;
+    room.remove_user("alice", None).await?;
     client
-        .remove_connections_from_groups(&["news"], &listeners.to_string())
+        .remove_connections_from_groups(
+            &["news"],
+            Some(GroupsFilterOptions {
+                filter: Some(listeners),
+            }),
+        )
         .await?;
     drop(own);
     if let Some(emulator) = emulator {

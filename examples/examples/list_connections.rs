@@ -16,7 +16,7 @@ use webpubsub::{ListConnectionsOptions, WebPubSubServiceClient};
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (connection_string, emulator) =
         examples::connection_string_or_emulator("list_connections").await?;
-    let client = WebPubSubServiceClient::from_connection_string(&connection_string, "chat")?;
+    let client = WebPubSubServiceClient::from_connection_string(&connection_string, "chat", None)?;
     let group = std::env::args().nth(1).unwrap_or_else(|| "room-1".into());
     let mut clients = Vec::new();
     if emulator.is_some() {
@@ -35,6 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Some(ListConnectionsOptions {
             max_page_size: Some(100),
             top: Some(1000),
+            ..Default::default()
         }),
     );
     let mut count = 0;

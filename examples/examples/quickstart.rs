@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Frame;
-use webpubsub::{ClientAccessTokenOptions, Message, Role, WebPubSubServiceClient};
+use webpubsub::{ClientAccessTokenOptions, Payload, Role, WebPubSubServiceClient};
 use webpubsub_emulator::Emulator;
 
 const HUB: &str = "quickstart";
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (emulator.connection_string(), Some(emulator))
         }
     };
-    let client = WebPubSubServiceClient::from_connection_string(&connection_string, HUB)?;
+    let client = WebPubSubServiceClient::from_connection_string(&connection_string, HUB, None)?;
 
     // 1. What a browser or device needs to connect: a URL with a signed token.
     let token = client
@@ -70,23 +70,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Broadcast in the three content types; a string sent as JSON stays a JSON string.
     client
         .send_to_all(
-            Message::json(&serde_json::json!({"kind": "greeting", "text": "hello"}))?,
+            Payload::json(&serde_json::json!({"kind": "greeting", "text": "hello"}))?,
             None,
         )
         .await?;
     client
-        .send_to_all(Message::text("hello as text"), None)
+        .send_to_all(Payload::text("hello as text"), None)
         .await?;
     client
-        .send_to_all(Message::binary(vec![0xde, 0xad, 0xbe, 0xef]), None)
+        .send_to_all(Payload::binary(vec![0xde, 0xad, 0xbe, 0xef]), None)
         .await?;
     // 4. A group (alice joined "lobby" through her token) and a user.
     client
         .group("lobby")
-        .send(Message::text("hello, lobby"), None)
+        .send(Payload::text("hello, lobby"), None)
         .await?;
     client
-        .send_to_user("alice", Message::text("hello, alice"), None)
+        .send_to_user("alice", Payload::text("hello, alice"), None)
         .await?;
     for _ in 0..5 {
         println!("alice got: {}", next(&mut socket).await?);

@@ -15,7 +15,7 @@
 use std::time::{Duration, SystemTime};
 
 use webpubsub_auth::{
-    client_audience, AccessKey, ClientProtocol, ClientTokenOptions, ConnectionString, Role,
+    client_audience, AccessKey, ClientProtocol, ClientAccessTokenOptions, ConnectionString, Role,
     TokenValidator,
 };
 
@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let token = cs.client_access_token(
         HUB,
-        &ClientTokenOptions::default()
+        &ClientAccessTokenOptions::default()
             .user_id("token-only-user")
             .role(Role::join_leave_group_named("lobby"))
             .role(Role::send_to_group_named("lobby"))

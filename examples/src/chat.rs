@@ -10,13 +10,13 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use webpubsub::{ClientAccessTokenOptions, Message, Role, WebPubSubServiceClient};
+use webpubsub::{ClientAccessTokenOptions, Payload, Role, WebPubSubServiceClient};
 use webpubsub_emulator::{Emulator, EmulatorHandle, EventHandlerSettings};
 use webpubsub_handler::{
     ConnectResponse, EventContext, EventHandler, HandlerOptions, UserEvent, UserEventResponse,
     WebPubSubEventHandler,
 };
-use webpubsub_protocol::{ConnectEventRequest, Payload};
+use webpubsub_protocol::events::ConnectEventRequest;
 
 const PAGE: &str = include_str!("chat.html");
 /// The hub the chat uses.
@@ -45,14 +45,14 @@ impl EventHandler for ChatEvents {
     }
 
     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
-        let Payload::Text(text) = event.data else {
+        let (webpubsub::ContentType::Text, Some(text)) = (event.data.content_type(), event.data.as_text()) else {
             return UserEventResponse::Reject {
                 status: 400,
                 reason: "send text".into(),
             };
         };
         let from = ctx.user_id.clone().unwrap_or_else(|| "anonymous".into());
-        let published = match Message::json(&serde_json::json!({ "from": from, "text": text })) {
+        let published = match Payload::json(&serde_json::json!({ "from": from, "text": text })) {
             Ok(message) => self.service.group(ROOM).send(message, None).await,
             Err(e) => Err(e.into()),
         };
@@ -104,7 +104,7 @@ pub async fn start(
             (emulator.connection_string(), Some(emulator))
         }
     };
-    let service = WebPubSubServiceClient::from_connection_string(&connection_string, HUB)?;
+    let service = WebPubSubServiceClient::from_connection_string(&connection_string, HUB, None)?;
     let events = Arc::new(WebPubSubEventHandler::new(
         HUB,
         HandlerOptions::from_connection_string(&connection_string)?,
@@ -157,7 +157,7 @@ async fn route(
     match path.as_str() {
         "/" => respond(200, "text/html; charset=utf-8", PAGE),
         "/negotiate" => {
-            let name = webpubsub_protocol::parse_query(request.uri().query().unwrap_or(""))
+            let name = webpubsub_protocol::encoding::parse_query(request.uri().query().unwrap_or(""))
                 .into_iter()
                 .find(|(k, _)| k == "name")
                 .map(|(_, v)| v)

@@ -9,12 +9,12 @@ use std::time::{Instant, SystemTime};
 
 use criterion::{criterion_group, Criterion};
 use ring::hmac;
-use webpubsub_auth::{client_access_token, AccessKey, ClientTokenOptions, Endpoint, Role};
+use webpubsub_auth::{client_access_token, AccessKey, ClientAccessTokenOptions, Endpoint, Role};
 
-fn inputs() -> (Endpoint, AccessKey, ClientTokenOptions) {
+fn inputs() -> (Endpoint, AccessKey, ClientAccessTokenOptions) {
     let endpoint = Endpoint::parse("https://contoso.webpubsub.azure.com").unwrap();
     let key = AccessKey::new(AccessKey::DEVELOPMENT);
-    let options = ClientTokenOptions::default()
+    let options = ClientAccessTokenOptions::default()
         .user_id("user-1234")
         .role(Role::join_leave_group_named("room-1"))
         .role(Role::send_to_group_named("room-1"))

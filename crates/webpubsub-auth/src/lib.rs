@@ -12,9 +12,12 @@ mod signature;
 mod verify;
 
 pub use client_token::{
-    client_access_token, client_audience, validate_hub, ClientAccessToken, ClientProtocol,
-    ClientTokenOptions, Role, TokenError, UnknownClientProtocol, DEFAULT_CLIENT_TOKEN_LIFETIME,
+    client_access_token, client_audience, ClientAccessToken, ClientAccessTokenOptions, TokenError,
+    DEFAULT_CLIENT_TOKEN_LIFETIME,
 };
+/// The rules and names this crate shares with the rest of the workspace, defined once in
+/// `webpubsub-protocol`.
+pub use webpubsub_protocol::{roles::Role, ClientProtocol, UnknownClientProtocol};
 pub use connection_string::{ConnectionString, ConnectionStringError};
 #[cfg(feature = "azure_core")]
 pub use credential::AzureCoreCredential;
@@ -24,5 +27,6 @@ pub use rest_token::{rest_bearer_token, RestTokenSigner, DEFAULT_REST_TOKEN_LIFE
 pub use secret::{AccessKey, Secret};
 pub use signature::{event_signature, verify_event_signature, SignatureError};
 pub use verify::{
-    Claims, JwtHeader, TokenPart, TokenValidator, VerifiedToken, VerifyError, DEFAULT_LEEWAY,
+    unverified_expiry, Claims, JwtHeader, TokenPart, TokenValidator, VerifiedToken, VerifyError,
+    DEFAULT_LEEWAY,
 };

@@ -128,10 +128,10 @@ pub struct VerifiedToken {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use webpubsub_auth::{AccessKey, ClientTokenOptions, ConnectionString, TokenValidator};
+/// use webpubsub_auth::{AccessKey, ClientAccessTokenOptions, ConnectionString, TokenValidator};
 ///
 /// let cs: ConnectionString = "Endpoint=http://localhost:8080;AccessKey=k1".parse()?;
-/// let token = cs.client_access_token("chat", &ClientTokenOptions::default().user_id("bob"))?;
+/// let token = cs.client_access_token("chat", &ClientAccessTokenOptions::default().user_id("bob"))?;
 ///
 /// let validator = TokenValidator::new([AccessKey::new("k1"), AccessKey::new("k2")]);
 /// let verified = validator.verify(
@@ -314,10 +314,34 @@ fn take_date(
     }
 }
 
+/// The `exp` of a JWT, read without checking its signature: for a token this process did not
+/// sign but received from the service (`:generateToken`), to know when it expires. `None` when
+/// the token is not a JWT or has no `exp`.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use webpubsub_auth::{unverified_expiry, ClientAccessTokenOptions, ConnectionString};
+///
+/// let cs: ConnectionString = "Endpoint=https://h.example;AccessKey=k;Version=1.0;".parse()?;
+/// let token = cs.client_access_token("chat", &ClientAccessTokenOptions::default())?;
+/// assert_eq!(unverified_expiry(&token.token), Some(token.expires_at));
+/// assert_eq!(unverified_expiry("not a jwt"), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn unverified_expiry(token: &str) -> Option<std::time::SystemTime> {
+    use base64::Engine as _;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    let exp = serde_json::from_slice::<Value>(&bytes).ok()?.get("exp")?.as_u64()?;
+    std::time::SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(exp))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client_token::{client_access_token, ClientTokenOptions};
+    use crate::client_token::{client_access_token, ClientAccessTokenOptions};
     use crate::endpoint::Endpoint;
     use crate::jwt::encode;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -539,7 +563,7 @@ mod tests {
             &endpoint,
             &AccessKey::new("primary"),
             "hub",
-            &ClientTokenOptions::default().user_id("u").group("g"),
+            &ClientAccessTokenOptions::default().user_id("u").group("g"),
             at(NOW),
         )
         .unwrap();

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use webpubsub_auth::{
-    AccessKey, ClientProtocol, ClientTokenOptions, ConnectionString, Role, TokenValidator,
+    AccessKey, ClientProtocol, ClientAccessTokenOptions, ConnectionString, Role, TokenValidator,
 };
 
 const PYTHON_SCRIPT: &str = r#"
@@ -106,8 +106,8 @@ fn protocol_name(protocol: ClientProtocol) -> &'static str {
     }
 }
 
-fn options(case: &Case) -> ClientTokenOptions {
-    let mut options = ClientTokenOptions::default()
+fn options(case: &Case) -> ClientAccessTokenOptions {
+    let mut options = ClientAccessTokenOptions::default()
         .expires_after(Duration::from_secs(case.minutes * 60))
         .protocol(case.protocol);
     options.user_id = case.user_id.map(str::to_owned);
@@ -170,7 +170,7 @@ fn python_sdk_and_this_crate_mint_the_same_tokens_and_verify_each_other() {
         "https://contoso.webpubsub.azure.com".parse().unwrap(),
         AccessKey::new("attacker"),
     )
-    .client_access_token("chat", &ClientTokenOptions::default())
+    .client_access_token("chat", &ClientAccessTokenOptions::default())
     .unwrap();
     verify.push(json!({"token": forged.token, "key": "k", "audience": "https://contoso.webpubsub.azure.com/client/hubs/chat"}));
 

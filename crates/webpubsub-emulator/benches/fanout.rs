@@ -155,9 +155,9 @@ fn main() {
     }
     runtime.block_on(async {
         let emulator = Emulator::builder().start().await.unwrap();
-        let client = webpubsub::WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "bench").unwrap();
+        let client = webpubsub::WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "bench", None).unwrap();
         let url = client.get_client_access_token(None).await.unwrap().url;
-        let message = webpubsub::Message::json_raw(PAYLOAD).unwrap();
+        let message = webpubsub::Payload::json_raw(PAYLOAD).unwrap();
 
         // Fan-out through the emulator (REST broadcast -> 1,000 raw clients).
         let (mut child, mut out) = spawn_clients(CLIENTS, &url, MESSAGES);

@@ -8,14 +8,15 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
-use webpubsub_auth::{
-    client_access_token, AccessKey, ClientProtocol, ClientTokenOptions, Endpoint, Role,
+use webpubsub_auth::{client_access_token, AccessKey, ClientAccessTokenOptions, Endpoint, Role};
+use webpubsub_protocol::encoding::percent_encode;
+use webpubsub_protocol::filter::Filter;
+use webpubsub_protocol::frames::MessageSource;
+use webpubsub_protocol::rest::{
+    GenerateClientToken, GroupsFilterBody, IncomingRequest, ListConnectionsInGroup, RestRequest,
+    RouteError,
 };
-use webpubsub_protocol::{
-    parse_query, percent_decode, percent_encode, validate_group, validate_hub,
-    validate_message_ttl, ContentType, Filter, GroupsFilterBody, Message, MessageSource,
-    Permission, MAX_MESSAGE_BYTES,
-};
+use webpubsub_protocol::Payload;
 
 use crate::state::{Scope, State};
 use crate::tokens::Verifier;
@@ -88,7 +89,7 @@ fn json_reply(value: serde_json::Value) -> Reply {
 }
 
 /// A parsed REST request.
-pub(crate) struct RestRequest<'a> {
+pub(crate) struct HttpCall<'a> {
     pub(crate) method: &'a Method,
     pub(crate) host: &'a str,
     pub(crate) path: &'a str,
@@ -97,37 +98,8 @@ pub(crate) struct RestRequest<'a> {
     pub(crate) body: Bytes,
 }
 
-struct Query(Vec<(String, String)>);
-
-impl Query {
-    fn one(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn all(&self, key: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
-    fn number(&self, key: &str) -> Result<Option<u64>, RestError> {
-        match self.one(key) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| bad_request(format!("`{key}` must be a whole number"))),
-        }
-    }
-}
-
 /// Handles `/api/...`.
-pub(crate) fn handle(ctx: &RestContext, request: RestRequest<'_>) -> Reply {
+pub(crate) fn handle(ctx: &RestContext, request: HttpCall<'_>) -> Reply {
     let bearer = request
         .headers
         .get("authorization")
@@ -150,125 +122,170 @@ pub(crate) fn handle(ctx: &RestContext, request: RestRequest<'_>) -> Reply {
     if let Err(e) = ctx.verifier.rest(token, request.host, &path_and_query) {
         return error(401, "Error.Unauthorized", e.to_string());
     }
-    let segments: Option<Vec<String>> = request
-        .path
-        .trim_start_matches('/')
-        .split('/')
-        .map(|s| percent_decode(s, false))
-        .collect();
-    let Some(segments) = segments else {
-        return bad_request("the path is not valid percent-encoded UTF-8").into_reply();
-    };
-    let query = Query(parse_query(request.query.unwrap_or("")));
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    route(ctx, &request, &segments, &query).unwrap_or_else(RestError::into_reply)
+    let content_type = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let parsed = RestRequest::parse(IncomingRequest {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        content_type,
+        body: request.body.clone(),
+    });
+    match parsed {
+        Ok(parsed) => {
+            let hub = parsed.hub.unwrap_or_default();
+            serve(ctx, request.host, &hub, parsed.request).unwrap_or_else(RestError::into_reply)
+        }
+        Err(e) => route_error(&e).into_reply(),
+    }
 }
 
-fn route(
-    ctx: &RestContext,
-    request: &RestRequest<'_>,
-    segments: &[&str],
-    query: &Query,
-) -> Result<Reply, RestError> {
-    let method = request.method;
-    let (hub, rest) = match segments {
-        ["api", "health"] if method == Method::HEAD || method == Method::GET => {
-            return Ok(status(200))
-        }
-        ["api", "hubs", hub, rest @ ..] => (*hub, rest),
-        _ => return Err(RestError::new(404, "Error.NotFound", "no such operation")),
+/// The service's answer to a request the operation table refused.
+fn route_error(e: &RouteError) -> RestError {
+    let code = match e {
+        RouteError::NotFound | RouteError::MethodNotAllowed => "Error.NotFound",
+        RouteError::UnsupportedMediaType => "Error.UnsupportedMediaType",
+        RouteError::PayloadTooLarge => "Error.PayloadTooLarge",
+        _ => "Error.BadRequest",
     };
-    validate_hub(hub).map_err(|e| bad_request(e.to_string()))?;
+    RestError::new(e.status().as_u16(), code, e.to_string())
+}
+
+/// Serves one parsed operation.
+fn serve(
+    ctx: &RestContext,
+    host: &str,
+    hub: &str,
+    request: RestRequest,
+) -> Result<Reply, RestError> {
     let state = &ctx.state;
-    let excluded = query.all("excluded");
-    let reason = query
-        .one("reason")
-        .unwrap_or("ClosedByAppServer")
-        .to_owned();
-    let m = method.as_str();
-    match (m, rest) {
-        ("POST", [":send"]) => send(ctx, request, query, hub, Scope::All, &excluded),
-        ("POST", ["users", user, ":send"]) => {
-            send(ctx, request, query, hub, Scope::User(user), &[])
+    let reason = |reason: Option<String>| reason.unwrap_or_else(|| "ClosedByAppServer".to_owned());
+    let group_source = |group: &str| MessageSource::Group {
+        group: group.to_owned(),
+        from_user_id: None,
+    };
+    match request {
+        RestRequest::GetServiceStatus(_) => Ok(status(200)),
+        RestRequest::SendToAll(send) => {
+            state.broadcast(hub, &send.excluded, send.filter.as_ref(), &send.message);
+            Ok(status(202))
         }
-        ("POST", ["groups", group, ":send"]) => {
-            check_group(group)?;
-            send(ctx, request, query, hub, Scope::Group(group), &excluded)
+        RestRequest::SendToUser(send) => deliver(
+            state,
+            hub,
+            Scope::User(&send.user_id),
+            &[],
+            send.filter.as_ref(),
+            &MessageSource::Server,
+            &send.message,
+        ),
+        RestRequest::SendToGroup(send) => deliver(
+            state,
+            hub,
+            Scope::Group(&send.group),
+            &send.excluded,
+            send.filter.as_ref(),
+            &group_source(&send.group),
+            &send.message,
+        ),
+        RestRequest::SendToConnection(send) => deliver(
+            state,
+            hub,
+            Scope::Connection(&send.connection_id),
+            &[],
+            None,
+            &MessageSource::Server,
+            &send.message,
+        ),
+        RestRequest::CloseAllConnections(close) => {
+            close_scope(state, hub, Scope::All, &close.excluded, &reason(close.reason))
         }
-        ("POST", ["connections", id, ":send"]) => {
-            send(ctx, request, query, hub, Scope::Connection(id), &[])
+        RestRequest::CloseGroupConnections(close) => close_scope(
+            state,
+            hub,
+            Scope::Group(&close.group),
+            &close.excluded,
+            &reason(close.reason),
+        ),
+        RestRequest::CloseUserConnections(close) => close_scope(
+            state,
+            hub,
+            Scope::User(&close.user_id),
+            &close.excluded,
+            &reason(close.reason),
+        ),
+        RestRequest::CloseConnection(close) => close_scope(
+            state,
+            hub,
+            Scope::Connection(&close.connection_id),
+            &[],
+            &reason(close.reason),
+        ),
+        RestRequest::ConnectionExists(e) => Ok(exists(state.connection_exists(hub, &e.connection_id))),
+        RestRequest::GroupExists(e) => Ok(exists(state.group_exists(hub, &e.group))),
+        RestRequest::UserExists(e) => Ok(exists(state.user_exists(hub, &e.user_id))),
+        RestRequest::AddConnectionToGroup(add) => {
+            if state.join(hub, &add.connection_id, &add.group) {
+                Ok(status(200))
+            } else {
+                Err(not_existed(&add.connection_id))
+            }
         }
-        ("POST", [":closeConnections"]) => close(state, hub, Scope::All, &excluded, &reason),
-        ("POST", ["groups", group, ":closeConnections"]) => {
-            close(state, hub, Scope::Group(group), &excluded, &reason)
+        RestRequest::RemoveConnectionFromGroup(remove) => {
+            state.leave(hub, &remove.connection_id, Some(&remove.group));
+            Ok(status(204))
         }
-        ("POST", ["users", user, ":closeConnections"]) => {
-            close(state, hub, Scope::User(user), &excluded, &reason)
+        RestRequest::RemoveConnectionFromAllGroups(remove) => {
+            state.leave(hub, &remove.connection_id, None);
+            Ok(status(204))
         }
-        ("DELETE", ["connections", id]) => close(state, hub, Scope::Connection(id), &[], &reason),
-        ("HEAD", ["connections", id]) => Ok(exists(state.connection_exists(hub, id))),
-        ("HEAD", ["groups", group]) => Ok(exists(state.group_exists(hub, group))),
-        ("HEAD", ["users", user]) => Ok(exists(state.user_exists(hub, user))),
-        ("PUT", ["groups", group, "connections", id]) => {
-            check_group(group)?;
-            if state.join(hub, id, group) {
+        RestRequest::AddUserToGroup(add) => {
+            state.user_group(hub, &add.user_id, Some(&add.group), true);
+            Ok(status(200))
+        }
+        RestRequest::RemoveUserFromGroup(remove) => {
+            state.user_group(hub, &remove.user_id, Some(&remove.group), false);
+            Ok(status(204))
+        }
+        RestRequest::RemoveUserFromAllGroups(remove) => {
+            state.user_group(hub, &remove.user_id, None, false);
+            Ok(status(204))
+        }
+        RestRequest::AddConnectionsToGroups(body) => Ok(groups_by_filter(state, hub, &body.0, true)),
+        RestRequest::RemoveConnectionsFromGroups(body) => {
+            Ok(groups_by_filter(state, hub, &body.0, false))
+        }
+        RestRequest::GrantPermission(grant) => {
+            let id = &grant.connection_id;
+            if state.grant(hub, id, grant.permission, grant.target_name, true) {
                 Ok(status(200))
             } else {
                 Err(not_existed(id))
             }
         }
-        ("DELETE", ["groups", group, "connections", id]) => {
-            state.leave(hub, id, Some(group));
-            Ok(status(204))
-        }
-        ("DELETE", ["connections", id, "groups"]) => {
-            state.leave(hub, id, None);
-            Ok(status(204))
-        }
-        ("PUT", ["users", user, "groups", group]) => {
-            check_group(group)?;
-            state.user_group(hub, user, Some(group), true);
-            Ok(status(200))
-        }
-        ("DELETE", ["users", user, "groups", group]) => {
-            state.user_group(hub, user, Some(group), false);
-            Ok(status(204))
-        }
-        ("DELETE", ["users", user, "groups"]) => {
-            state.user_group(hub, user, None, false);
-            Ok(status(204))
-        }
-        ("POST", [action @ (":addToGroups" | ":removeFromGroups")]) => {
-            groups_by_filter(state, hub, &request.body, *action == ":addToGroups")
-        }
-        (m @ ("PUT" | "DELETE" | "HEAD"), ["permissions", permission, "connections", id]) => {
-            let permission =
-                Permission::parse(permission).map_err(|e| bad_request(e.to_string()))?;
-            let target = query.one("targetName").map(str::to_owned);
-            if let Some(group) = &target {
-                check_group(group)?;
-            }
-            match m {
-                "HEAD" => match state.has_permission(hub, id, permission, target.as_deref()) {
-                    Some(has) => Ok(exists(has)),
-                    None => Ok(status(404)),
-                },
-                _ if state.grant(hub, id, permission, target, m == "PUT") => {
-                    Ok(status(if m == "PUT" { 200 } else { 204 }))
-                }
-                _ => Err(not_existed(id)),
+        RestRequest::RevokePermission(revoke) => {
+            let id = &revoke.connection_id;
+            if state.grant(hub, id, revoke.permission, revoke.target_name, false) {
+                Ok(status(204))
+            } else {
+                Err(not_existed(id))
             }
         }
-        ("GET", ["groups", group, "connections"]) => {
-            check_group(group)?;
-            list(state, request.host, hub, group, query)
-        }
-        ("POST", [":generateToken"]) => generate_token(ctx, request.host, hub, query),
-        _ => Err(RestError::new(
-            404,
-            "Error.NotFound",
-            format!("no operation {m} {}", request.path),
-        )),
+        RestRequest::CheckPermission(check) => Ok(
+            match state.has_permission(
+                hub,
+                &check.connection_id,
+                check.permission,
+                check.target_name.as_deref(),
+            ) {
+                Some(has) => exists(has),
+                None => status(404),
+            },
+        ),
+        RestRequest::ListConnectionsInGroup(list_request) => list(state, host, hub, &list_request),
+        RestRequest::GenerateClientToken(generate) => generate_token(ctx, host, hub, generate),
     }
 }
 
@@ -284,81 +301,21 @@ fn not_existed(id: &str) -> RestError {
     )
 }
 
-fn check_group(group: &str) -> Result<(), RestError> {
-    validate_group(group).map_err(|e| bad_request(e.to_string()))
-}
-
-fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, RestError> {
-    match text {
-        None => Ok(None),
-        Some(text) => Filter::parse(text).map(Some).map_err(|e| {
-            RestError::new(
-                400,
-                "Error.BadRequest",
-                format!("Invalid syntax for '{text}': {e}"),
-            )
-        }),
-    }
-}
-
-fn send(
-    ctx: &RestContext,
-    request: &RestRequest<'_>,
-    query: &Query,
+fn deliver(
+    state: &State,
     hub: &str,
     scope: Scope<'_>,
     excluded: &[String],
+    filter: Option<&Filter>,
+    source: &MessageSource,
+    message: &Payload,
 ) -> Result<Reply, RestError> {
-    if let Some(ttl) = query.number("messageTtlSeconds")? {
-        let ttl = u32::try_from(ttl).unwrap_or(u32::MAX);
-        validate_message_ttl(ttl).map_err(|e| bad_request(e.to_string()))?;
-    }
-    let filter = parse_filter(query.one("filter"))?;
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .and_then(ContentType::from_header)
-        .ok_or_else(|| {
-            RestError::new(
-                415,
-                "Error.UnsupportedMediaType",
-                "Content-Type must be application/json, text/plain or application/octet-stream",
-            )
-        })?;
-    if request.body.len() > MAX_MESSAGE_BYTES {
-        return Err(RestError::new(
-            413,
-            "Error.PayloadTooLarge",
-            "the message is larger than 1 MiB",
-        ));
-    }
-    let source = match scope {
-        Scope::Group(group) => MessageSource::Group {
-            group: group.to_owned(),
-            from_user_id: None,
-        },
-        _ => MessageSource::Server,
-    };
-    let message = match content_type {
-        ContentType::Json => Message::json_raw(request.body.clone())
-            .map_err(|_| bad_request("the body is not valid JSON"))?,
-        ContentType::Text => Message::text(String::from_utf8_lossy(&request.body).into_owned()),
-        ContentType::Binary => Message::binary(request.body.clone()),
-    };
-    match scope {
-        Scope::All => ctx
-            .state
-            .broadcast(hub, excluded, filter.as_ref(), &message),
-        scope => {
-            let ids = ctx.state.select(hub, &scope, excluded, filter.as_ref());
-            ctx.state.deliver(hub, &ids, &source, &message, None);
-        }
-    }
+    let ids = state.select(hub, &scope, excluded, filter);
+    state.deliver(hub, &ids, source, message, None);
     Ok(status(202))
 }
 
-fn close(
+fn close_scope(
     state: &State,
     hub: &str,
     scope: Scope<'_>,
@@ -370,17 +327,8 @@ fn close(
     Ok(status(204))
 }
 
-fn groups_by_filter(state: &State, hub: &str, body: &Bytes, add: bool) -> Result<Reply, RestError> {
-    let body: GroupsFilterBody =
-        serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid body: {e}")))?;
-    if body.groups.is_empty() {
-        return Err(bad_request("`groups` must not be empty"));
-    }
-    for group in &body.groups {
-        check_group(group)?;
-    }
-    let filter = parse_filter(body.filter.as_deref())?;
-    for id in state.select(hub, &Scope::All, &[], filter.as_ref()) {
+fn groups_by_filter(state: &State, hub: &str, body: &GroupsFilterBody, add: bool) -> Reply {
+    for id in state.select(hub, &Scope::All, &[], body.filter.as_ref()) {
         for group in &body.groups {
             if add {
                 state.join(hub, &id, group);
@@ -389,25 +337,19 @@ fn groups_by_filter(state: &State, hub: &str, body: &Bytes, add: bool) -> Result
             }
         }
     }
-    Ok(status(200))
+    status(200)
 }
 
 fn list(
     state: &State,
     host: &str,
     hub: &str,
-    group: &str,
-    query: &Query,
+    request: &ListConnectionsInGroup,
 ) -> Result<Reply, RestError> {
-    let page_size = query.number("maxpagesize")?.unwrap_or(100);
-    if !(1..=200).contains(&page_size) {
-        return Err(bad_request("`maxpagesize` must be from 1 to 200"));
-    }
-    let top = query.number("top")?;
-    if top == Some(0) {
-        return Err(bad_request("`top` must be at least 1"));
-    }
-    let after = query.one("continuationToken");
+    let page_size = u64::from(request.max_page_size.unwrap_or(100));
+    let top = request.top.map(u64::from);
+    let after = request.continuation_token.as_deref();
+    let group = &request.group;
     let members: Vec<(String, Option<String>)> = state
         .members(hub, group)
         .into_iter()
@@ -422,8 +364,7 @@ fn list(
         .map(|(id, user)| json!({"connectionId": id, "userId": user}))
         .collect();
     let mut body = json!({ "value": value });
-    if more {
-        let last = &page[page.len() - 1].0;
+    if let (true, Some((last, _))) = (more, page.last()) {
         let mut link = format!(
             "http://{host}/api/hubs/{}/groups/{}/connections?maxpagesize={page_size}&continuationToken={}",
             percent_encode(hub),
@@ -442,34 +383,16 @@ fn generate_token(
     ctx: &RestContext,
     host: &str,
     hub: &str,
-    query: &Query,
+    request: GenerateClientToken,
 ) -> Result<Reply, RestError> {
-    let minutes = query.number("minutesToExpire")?.unwrap_or(60);
-    if minutes < 1 {
-        return Err(bad_request("`minutesToExpire` must be at least 1"));
-    }
-    let protocol = match query
-        .one("clientType")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("default") => ClientProtocol::Default,
-        Some("mqtt") => ClientProtocol::Mqtt,
-        Some("socketio") => ClientProtocol::SocketIo,
-        Some(_) => {
-            return Err(bad_request(
-                "`clientType` must be Default, MQTT or SocketIO",
-            ))
-        }
-    };
     let endpoint =
         Endpoint::parse(&format!("http://{host}")).map_err(|e| bad_request(e.to_string()))?;
-    let options = ClientTokenOptions {
-        user_id: query.one("userId").map(str::to_owned),
-        roles: query.all("role").into_iter().map(Role::from).collect(),
-        groups: query.all("group"),
-        expires_after: Duration::from_secs(minutes.saturating_mul(60)),
-        protocol,
+    let options = ClientAccessTokenOptions {
+        user_id: request.user_id,
+        roles: request.roles.into_iter().map(Role::from).collect(),
+        groups: request.groups,
+        expires_after: Duration::from_secs(u64::from(request.minutes_to_expire) * 60),
+        protocol: request.client_type,
         ..Default::default()
     };
     let token = client_access_token(&endpoint, &ctx.key, hub, &options, SystemTime::now())

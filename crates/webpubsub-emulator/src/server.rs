@@ -11,9 +11,10 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use webpubsub_protocol::{parse_query, percent_decode, MAX_MESSAGE_BYTES};
+use webpubsub_protocol::encoding::{parse_query, percent_decode};
+use webpubsub_protocol::validate::{self, MAX_MESSAGE_BYTES};
 
-use crate::rest::{self, error, Reply, RestContext, RestRequest};
+use crate::rest::{self, error, HttpCall, Reply, RestContext};
 use crate::websocket::{self, ClientContext};
 
 pub(crate) struct Server {
@@ -77,7 +78,7 @@ async fn route(server: &Server, request: Request<Incoming>, local: Option<Socket
                 )
             }
         };
-        let request = RestRequest {
+        let request = HttpCall {
             method: &parts.method,
             host: &host,
             path: &path,
@@ -103,7 +104,7 @@ async fn route(server: &Server, request: Request<Incoming>, local: Option<Socket
             _ => None,
         };
         return match hub {
-            Some(hub) if webpubsub_protocol::validate_hub(&hub).is_ok() => {
+            Some(hub) if validate::hub(&hub).is_ok() => {
                 websocket::upgrade(server.clients.clone(), request, &host, hub).await
             }
             _ => error(404, "Error.NotFound", "expected /client/hubs/{hub}"),

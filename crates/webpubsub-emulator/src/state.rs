@@ -8,15 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use webpubsub_protocol::{
-    ConnectionInfo, ContentType, DataType, Filter, Message, MessageSource, Permission,
-    ServerMessage,
-};
+use webpubsub_protocol::filter::{ConnectionInfo, Filter};
+use webpubsub_protocol::frames::{MessageSource, ServerFrame};
+use webpubsub_protocol::roles::{grant_of, role_allows, Permission};
+use webpubsub_protocol::{ContentType, Payload};
 
 /// Frames queued for one connection before it counts as slow.
 pub(crate) const OUTBOUND_QUEUE: usize = 4096;
@@ -47,23 +44,6 @@ pub(crate) enum Outbound {
         code: u16,
         reason: String,
     },
-}
-
-/// The `dataType` and `data` of a JSON-subprotocol frame for a message.
-fn frame_data(message: &Message) -> (DataType, Value) {
-    let body = message.body();
-    match message.content_type() {
-        ContentType::Json => (
-            DataType::Json,
-            serde_json::from_slice(body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into())),
-        ),
-        ContentType::Text => (
-            DataType::Text,
-            Value::String(String::from_utf8_lossy(body).into_owned()),
-        ),
-        ContentType::Binary => (DataType::Binary, Value::String(STANDARD.encode(body))),
-    }
 }
 
 pub(crate) struct Connection {
@@ -135,43 +115,16 @@ fn key(hub: &str) -> String {
     hub.to_ascii_lowercase()
 }
 
-/// Whether `roles` (or a REST grant) allow `permission` on `group`.
+/// Whether `roles` (or a REST grant) allow `permission` on `group` (the protocol's one matcher).
 fn allowed(connection: &Connection, permission: Permission, group: &str) -> bool {
-    let (exact, wildcard) = match permission {
-        Permission::JoinLeaveGroup => ("webpubsub.joinLeaveGroup", "webpubsub.joinLeaveGroups."),
-        Permission::SendToGroup => ("webpubsub.sendToGroup", "webpubsub.sendToGroups."),
-    };
     connection.granted.contains(&(permission, None))
         || connection
             .granted
             .contains(&(permission, Some(group.to_owned())))
-        || connection.roles.iter().any(|role| {
-            role == exact
-                || role.strip_prefix(exact).and_then(|r| r.strip_prefix('.')) == Some(group)
-                || role
-                    .strip_prefix(wildcard)
-                    .is_some_and(|pattern| wildcard_match(pattern, group))
-        })
-}
-
-/// The wildcard group-role patterns: `?` one character but `.`, `*` any run without `.`, `**`
-/// anything, `\` escapes.
-fn wildcard_match(pattern: &str, group: &str) -> bool {
-    fn go(p: &[char], g: &[char]) -> bool {
-        match p {
-            [] => g.is_empty(),
-            ['*', '*', rest @ ..] => (0..=g.len()).any(|i| go(rest, &g[i..])),
-            ['*', rest @ ..] => (0..=g.len())
-                .take_while(|&i| i == 0 || g[i - 1] != '.')
-                .any(|i| go(rest, &g[i..])),
-            ['?', rest @ ..] => matches!(g.first(), Some(c) if *c != '.') && go(rest, &g[1..]),
-            ['\\', c, rest @ ..] => g.first() == Some(c) && go(rest, &g[1..]),
-            [c, rest @ ..] => g.first() == Some(c) && go(rest, &g[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let g: Vec<char> = group.chars().collect();
-    p.iter().filter(|c| **c == '*').count() <= 5 && go(&p, &g)
+        || connection
+            .roles
+            .iter()
+            .any(|role| role_allows(role, permission, group))
 }
 
 /// Sends `frame` without waiting; a full queue marks the client slow and closes it.
@@ -346,8 +299,8 @@ impl State {
                 send_to_group: new.send_to_group,
                 subprotocol: match new.kind {
                     ClientKind::Raw => None,
-                    ClientKind::Json => Some(webpubsub_protocol::JSON_SUBPROTOCOL),
-                    ClientKind::JsonReliable => Some(webpubsub_protocol::JSON_RELIABLE_SUBPROTOCOL),
+                    ClientKind::Json => Some(webpubsub_protocol::frames::JSON_SUBPROTOCOL),
+                    ClientKind::JsonReliable => Some(webpubsub_protocol::frames::JSON_RELIABLE_SUBPROTOCOL),
                 },
             },
         );
@@ -519,7 +472,9 @@ impl State {
             Some(group) => allowed(c, permission, group),
             None => {
                 c.granted.contains(&(permission, None))
-                    || c.roles.iter().any(|r| r == role_name(permission))
+                    || c.roles.iter().any(|r| {
+                        grant_of(r) == Some((permission, webpubsub_protocol::roles::RoleScope::AllGroups))
+                    })
             }
         })
     }
@@ -605,7 +560,7 @@ impl State {
         hub: &str,
         ids: &[String],
         source: &MessageSource,
-        message: &Message,
+        message: &Payload,
         skip: Option<&str>,
     ) {
         let mut hubs = self.lock();
@@ -630,7 +585,7 @@ impl State {
         hub: &str,
         excluded: &[String],
         filter: Option<&Filter>,
-        message: &Message,
+        message: &Payload,
     ) {
         let mut hubs = self.lock();
         let Some(hub) = hubs.get_mut(&key(hub)) else {
@@ -722,49 +677,38 @@ pub(crate) enum Scope<'a> {
     Connection(&'a str),
 }
 
-fn role_name(permission: Permission) -> &'static str {
-    match permission {
-        Permission::JoinLeaveGroup => "webpubsub.joinLeaveGroup",
-        Permission::SendToGroup => "webpubsub.sendToGroup",
-    }
-}
-
+/// Whether `role` grants `permission` on any group or on some groups.
 fn role_is_for(role: &str, permission: Permission) -> bool {
-    role.starts_with(role_name(permission))
+    grant_of(role).is_some_and(|(granted, _)| granted == permission)
 }
 
 /// The frames of one delivery, built once and shared by every receiver of the same kind.
 struct Frames<'a> {
     source: &'a MessageSource,
-    message: &'a Message,
-    data: (DataType, Value),
+    message: &'a Payload,
     raw_text: Option<Utf8Bytes>,
     json: Option<Utf8Bytes>,
 }
 
 impl<'a> Frames<'a> {
-    fn new(source: &'a MessageSource, message: &'a Message) -> Self {
+    fn new(source: &'a MessageSource, message: &'a Payload) -> Self {
         Self {
             source,
             message,
-            data: frame_data(message),
             raw_text: None,
             json: None,
         }
     }
 
     fn deliver(&mut self, connection: &mut Connection) {
-        let (data_type, data) = (&self.data.0, &self.data.1);
         let frame = match connection.kind {
             ClientKind::Raw => match self.message.content_type() {
                 ContentType::Binary => Outbound::Binary(self.message.clone().into_body()),
                 _ => {
-                    let body = self.message.body();
+                    let text = self.message.as_text().unwrap_or_default();
                     Outbound::Text(
                         self.raw_text
-                            .get_or_insert_with(|| {
-                                String::from_utf8_lossy(body).into_owned().into()
-                            })
+                            .get_or_insert_with(|| text.to_owned().into())
                             .clone(),
                     )
                 }
@@ -774,19 +718,14 @@ impl<'a> Frames<'a> {
                 Outbound::Text(
                     self.json
                         .get_or_insert_with(|| {
-                            message_frame(source, *data_type, data.clone(), None).into()
+                            message_frame(source, self.message, None).into()
                         })
                         .clone(),
                 )
             }
             ClientKind::JsonReliable => {
                 connection.sequence += 1;
-                let text = message_frame(
-                    self.source,
-                    *data_type,
-                    data.clone(),
-                    Some(connection.sequence),
-                );
+                let text = message_frame(self.source, self.message, Some(connection.sequence));
                 connection.remember(connection.sequence, &text);
                 if connection.detached.is_some() {
                     // Kept for replay when the client recovers.
@@ -802,35 +741,13 @@ impl<'a> Frames<'a> {
 /// A `type: message` frame.
 pub(crate) fn message_frame(
     source: &MessageSource,
-    data_type: DataType,
-    data: Value,
+    message: &Payload,
     sequence_id: Option<u64>,
 ) -> String {
-    serde_json::to_string(&ServerMessage::Message {
-        source: source.clone(),
-        data_type,
-        data,
+    serde_json::to_string(&ServerFrame::Message {
+        from: source.clone(),
+        data: message.clone(),
         sequence_id,
     })
-    .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcard_roles() {
-        assert!(wildcard_match("chat.*", "chat.room1"));
-        assert!(!wildcard_match("chat.*", "chat.room1.sub"));
-        assert!(wildcard_match("chat.**", "chat.room1.sub"));
-        assert!(wildcard_match("room?", "room1"));
-        assert!(!wildcard_match("room?", "room."));
-        assert!(wildcard_match("a\\*b", "a*b"));
-        assert!(!wildcard_match("a\\*b", "axb"));
-        assert!(
-            !wildcard_match("*.*.*.*.*.*", "a.b.c.d.e.f"),
-            "at most five *"
-        );
-    }
+    .expect("a message frame serialises")
 }

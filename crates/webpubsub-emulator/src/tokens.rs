@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use webpubsub_auth::{AccessKey, TokenValidator, VerifiedToken, VerifyError};
-use webpubsub_protocol::percent_decode;
+use webpubsub_protocol::encoding::percent_decode;
 
 /// Verifies tokens against the emulator's keys.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use webpubsub_auth::{rest_bearer_token, ClientTokenOptions, ConnectionString};
+    use webpubsub_auth::{rest_bearer_token, ClientAccessTokenOptions, ConnectionString};
 
     const KEY: &str = "k";
 
@@ -138,7 +138,7 @@ mod tests {
             .parse()
             .unwrap();
         let token = cs
-            .client_access_token("Chat", &ClientTokenOptions::default())
+            .client_access_token("Chat", &ClientAccessTokenOptions::default())
             .unwrap()
             .token;
         assert!(verifier(false)

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use http::Request;
 use serde::Deserialize;
 use webpubsub_auth::{event_signature, AccessKey};
-use webpubsub_protocol::{percent_encode, CloudEventHeaders, EventType};
+use webpubsub_protocol::encoding::percent_encode;
+use webpubsub_protocol::events::{CloudEventHeaders, EventType};
 use webpubsub_transport::{HttpClient, HyperClient, HyperClientOptions};
 
 /// One event handler of a hub: where events go and which ones.
@@ -215,24 +216,13 @@ impl Upstream {
     }
 }
 
-/// The current time as RFC 3339 (UTC, seconds).
+/// The current time as RFC 3339 (UTC, whole seconds).
 fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let days = (secs / 86_400) as i64;
-    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a UTC time formats as RFC 3339")
 }
 
 #[cfg(test)]

@@ -14,11 +14,14 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
-use webpubsub_protocol::{
-    parse_query, validate_group, AckError, AckErrorName, ClientMessage, ConnectEventRequest,
-    ConnectEventResponse, ContentType, DataType, EventType, Message, MessageSource, Permission,
-    ServerMessage, JSON_RELIABLE_SUBPROTOCOL, JSON_SUBPROTOCOL, MAX_MESSAGE_BYTES,
+use webpubsub_protocol::encoding::parse_query;
+use webpubsub_protocol::events::{ConnectEventRequest, ConnectEventResponse, EventType};
+use webpubsub_protocol::frames::{
+    AckError, AckErrorName, ClientFrame, MessageSource, ServerFrame, Subprotocol, SystemEvent,
 };
+use webpubsub_protocol::roles::Permission;
+use webpubsub_protocol::validate::{self, MAX_MESSAGE_BYTES};
+use webpubsub_protocol::{ContentType, Payload};
 
 use crate::rest::{error, Reply};
 use crate::state::{ClientKind, NewConnection, Outbound, Resumed, State};
@@ -102,8 +105,8 @@ async fn user_event(
     id: &str,
     user_id: Option<&str>,
     name: &str,
-    message: Message,
-) -> Result<Option<Message>, ()> {
+    message: Payload,
+) -> Result<Option<Payload>, ()> {
     let upstream = ctx.upstream.as_ref().ok_or(())?;
     let event_type = EventType::User(name.to_owned());
     let handler = upstream.handler(hub, &event_type).ok_or(())?;
@@ -139,14 +142,15 @@ async fn user_event(
     if answer.body.is_empty() {
         return Ok(None);
     }
+    // A reply without a known content type is text, as the service treats it.
     let reply = match answer
         .content_type
         .as_deref()
         .and_then(ContentType::from_header)
     {
-        Some(ContentType::Json) => Message::json_raw(answer.body).map_err(drop)?,
-        Some(ContentType::Binary) => Message::binary(answer.body),
-        _ => Message::text(String::from_utf8_lossy(&answer.body).into_owned()),
+        Some(ContentType::Json) => Payload::json_raw(answer.body).map_err(drop)?,
+        Some(ContentType::Binary) => Payload::binary(answer.body),
+        _ => Payload::text(String::from_utf8_lossy(&answer.body)),
     };
     Ok(Some(reply))
 }
@@ -211,7 +215,7 @@ pub(crate) async fn upgrade(
         .collect();
     let mut chosen = offered
         .iter()
-        .find(|p| p.as_str() == JSON_RELIABLE_SUBPROTOCOL || p.as_str() == JSON_SUBPROTOCOL)
+        .find(|p| Subprotocol::from_name(p).is_some())
         .cloned();
 
     let id = ctx.state.connection_id();
@@ -225,7 +229,7 @@ pub(crate) async fn upgrade(
         send_to_group: find("webpubsub_mode")
             .filter(|m| m.eq_ignore_ascii_case("sendToGroup"))
             .and_then(|_| find("group"))
-            .filter(|g| validate_group(g).is_ok()),
+            .filter(|g| validate::group(g).is_ok()),
     };
     // The blocking `connect` event, before the upgrade: its answer may override the user, groups,
     // roles and subprotocol, or refuse the client.
@@ -285,10 +289,10 @@ pub(crate) async fn upgrade(
             }
         }
     }
-    let kind = match chosen.as_deref() {
-        Some(JSON_RELIABLE_SUBPROTOCOL) => ClientKind::JsonReliable,
-        Some(JSON_SUBPROTOCOL) => ClientKind::Json,
-        _ => ClientKind::Raw,
+    let kind = match chosen.as_deref().and_then(Subprotocol::from_name) {
+        Some(Subprotocol::JsonReliable) => ClientKind::JsonReliable,
+        Some(Subprotocol::Json) => ClientKind::Json,
+        None => ClientKind::Raw,
     };
     new.kind = kind;
     new.reconnection_token =
@@ -408,12 +412,12 @@ fn connect_body(
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-fn frame(message: &ServerMessage) -> WsMessage {
-    WsMessage::text(serde_json::to_string(message).unwrap_or_default())
+fn frame(message: &ServerFrame) -> WsMessage {
+    WsMessage::text(serde_json::to_string(message).expect("a server frame serialises"))
 }
 
-fn ack(ack_id: u64, error: Option<(AckErrorName, String)>) -> ServerMessage {
-    ServerMessage::Ack {
+fn ack(ack_id: u64, error: Option<(AckErrorName, String)>) -> ServerFrame {
+    ServerFrame::Ack {
         ack_id,
         success: error.is_none(),
         error: error.map(|(name, message)| AckError {
@@ -425,7 +429,7 @@ fn ack(ack_id: u64, error: Option<(AckErrorName, String)>) -> ServerMessage {
 
 /// What handling one frame asks the connection to do.
 enum Next {
-    Reply(Option<ServerMessage>),
+    Reply(Option<ServerFrame>),
     Close(CloseCode, &'static str),
 }
 
@@ -470,9 +474,9 @@ where
             Outbound::Binary(data) => sink.feed(WsMessage::Binary(data)).await?,
             Outbound::Close { code, reason } => {
                 if kind != ClientKind::Raw {
-                    sink.feed(frame(&ServerMessage::Disconnected {
+                    sink.feed(frame(&ServerFrame::System(SystemEvent::Disconnected {
                         message: Some(reason.clone()),
-                    }))
+                    })))
                     .await?;
                 }
                 let reason: String = reason.chars().take(120).collect();
@@ -507,11 +511,11 @@ async fn run(
             let token = new.reconnection_token.clone();
             let (outbound, kill) = state.connect(&hub, &id, new);
             if kind != ClientKind::Raw {
-                let connected = ServerMessage::Connected {
+                let connected = ServerFrame::System(SystemEvent::Connected {
                     user_id: user_id.clone(),
                     connection_id: id.clone(),
                     reconnection_token: token,
-                };
+                });
                 if sink.send(frame(&connected)).await.is_err() {
                     state.disconnect(&hub, &id);
                     return;
@@ -561,7 +565,7 @@ async fn run(
                 };
                 match next {
                     Next::Reply(Some(reply)) => {
-                        if matches!(reply, ServerMessage::Ack { .. }) {
+                        if matches!(reply, ServerFrame::Ack { .. }) {
                             tokio::time::sleep(ACK_DELAY).await;
                         }
                         if sink.send(frame(&reply)).await.is_err() {
@@ -661,8 +665,8 @@ async fn handle(
         // drops the connection.
         (ClientKind::Raw, frame) => {
             let message = match frame {
-                WsMessage::Text(text) => Message::text(text.as_str().to_owned()),
-                WsMessage::Binary(data) => Message::binary(data),
+                WsMessage::Text(text) => Payload::text(text.as_str()),
+                WsMessage::Binary(data) => Payload::binary(data),
                 _ => return Next::Reply(None),
             };
             // `webpubsub_mode=sendToGroup`: every frame is a message to the group.
@@ -697,21 +701,8 @@ async fn handle(
         }
         (_, WsMessage::Text(text)) => text,
     };
-    let parsed: ClientMessage = match serde_json::from_str(text.as_str()) {
-        Ok(message) => message,
-        Err(_) => {
-            // Known type with bad fields and an ackId: answer BadRequest; otherwise close.
-            let ack_id = serde_json::from_str::<serde_json::Value>(text.as_str())
-                .ok()
-                .and_then(|v| v.get("ackId").and_then(serde_json::Value::as_u64));
-            return match ack_id {
-                Some(ack_id) => Next::Reply(Some(ack(
-                    ack_id,
-                    Some((AckErrorName::BadRequest, "the message is not valid".into())),
-                ))),
-                None => Next::Close(CloseCode::Invalid, "not a valid JSON protocol message"),
-            };
-        }
+    let Ok(parsed) = serde_json::from_str::<ClientFrame>(text.as_str()) else {
+        return Next::Close(CloseCode::Invalid, "not a valid JSON protocol message");
     };
     let answered = |ack_id: Option<u64>, result: Result<(), (AckErrorName, String)>| {
         let ack_id = ack_id?;
@@ -722,11 +713,8 @@ async fn handle(
     };
     // A repeat of an ack id that already succeeded is answered `Duplicate` without running again.
     let ack_id = match &parsed {
-        ClientMessage::JoinGroup { ack_id, .. }
-        | ClientMessage::LeaveGroup { ack_id, .. }
-        | ClientMessage::SendToGroup { ack_id, .. }
-        | ClientMessage::Event { ack_id, .. } => *ack_id,
-        _ => None,
+        ClientFrame::Unknown(_) => None,
+        known => known.ack_id(),
     };
     if let Some(a) = ack_id.filter(|a| {
         state
@@ -737,45 +725,35 @@ async fn handle(
         return Next::Reply(Some(ack(a, Some((AckErrorName::Duplicate, message)))));
     }
     match parsed {
-        ClientMessage::JoinGroup { group, ack_id } => {
+        ClientFrame::JoinGroup { group, ack_id } => {
             let result =
                 check(state, hub, id, Permission::JoinLeaveGroup, &group, "join").map(|()| {
                     state.join(hub, id, &group);
                 });
             Next::Reply(answered(ack_id, result))
         }
-        ClientMessage::LeaveGroup { group, ack_id } => {
+        ClientFrame::LeaveGroup { group, ack_id } => {
             let result =
                 check(state, hub, id, Permission::JoinLeaveGroup, &group, "leave").map(|()| {
                     state.leave(hub, id, Some(&group));
                 });
             Next::Reply(answered(ack_id, result))
         }
-        ClientMessage::SendToGroup {
+        ClientFrame::SendToGroup {
             group,
             ack_id,
             no_echo,
-            data_type,
             data,
         } => {
             let result = check(state, hub, id, Permission::SendToGroup, &group, "send to")
-                .and_then(|()| {
-                    let message = to_message(data_type, &data)?;
-                    publish(state, hub, &group, user_id, &message, no_echo.then_some(id));
-                    Ok(())
-                });
+                .map(|()| publish(state, hub, &group, user_id, &data, no_echo.then_some(id)));
             Next::Reply(answered(ack_id, result))
         }
-        ClientMessage::Event {
+        ClientFrame::Event {
             event,
             ack_id,
-            data_type,
-            data,
+            data: message,
         } => {
-            let message = match to_message(data_type, &data) {
-                Ok(message) => message,
-                Err(e) => return Next::Reply(answered(ack_id, Err(e))),
-            };
             // The reply (if any) goes out before the ack: both through the connection's queue.
             let result = match user_event(ctx, hub, id, user_id, &event, message).await {
                 Ok(reply) => {
@@ -792,23 +770,25 @@ async fn handle(
             // Through the queue, after the reply (if any); delayed like every ack.
             if let Some(ack) = answered(ack_id, result) {
                 tokio::time::sleep(ACK_DELAY).await;
-                state.send_text(hub, id, serde_json::to_string(&ack).unwrap_or_default());
+                state.send_text(hub, id, serde_json::to_string(&ack).expect("an ack serialises"));
             }
             Next::Reply(None)
         }
-        ClientMessage::SequenceAck { sequence_id } => {
+        ClientFrame::SequenceAck { sequence_id } => {
             state.with_connection(hub, id, |c| c.acknowledge(sequence_id));
             Next::Reply(None)
         }
-        ClientMessage::Ping => Next::Reply(Some(ServerMessage::Pong)),
-        ClientMessage::Unknown { raw, .. } => {
-            let ack_id = raw.get("ackId").and_then(serde_json::Value::as_u64);
-            Next::Reply(ack_id.map(|a| {
-                ack(
-                    a,
-                    Some((AckErrorName::BadRequest, "unsupported message type".into())),
-                )
-            }))
+        ClientFrame::Ping => Next::Reply(Some(ServerFrame::Pong)),
+        // A frame of a type we do not speak, or a known type with bad fields: answered
+        // BadRequest when it has an ackId, ignored otherwise.
+        unknown @ ClientFrame::Unknown(_) => {
+            let known = ["joinGroup", "leaveGroup", "sendToGroup", "event", "sequenceAck", "ping"];
+            let reason = if known.contains(&unknown.type_name()) {
+                "the message is not valid"
+            } else {
+                "unsupported message type"
+            };
+            Next::Reply(unknown.ack_id().map(|a| ack(a, Some((AckErrorName::BadRequest, reason.into())))))
         }
     }
 }
@@ -821,7 +801,7 @@ fn check(
     group: &str,
     verb: &str,
 ) -> Result<(), (AckErrorName, String)> {
-    validate_group(group).map_err(|e| (AckErrorName::BadRequest, e.to_string()))?;
+    validate::group(group).map_err(|e| (AckErrorName::BadRequest, e.to_string()))?;
     if state.may(hub, id, permission, group) {
         Ok(())
     } else {
@@ -838,7 +818,7 @@ fn publish(
     hub: &str,
     group: &str,
     user_id: Option<&str>,
-    message: &Message,
+    message: &Payload,
     skip: Option<&str>,
 ) {
     let members: Vec<String> = state
@@ -851,15 +831,4 @@ fn publish(
         from_user_id: user_id.map(str::to_owned),
     };
     state.deliver(hub, &members, &source, message, skip);
-}
-
-/// A client frame's data as a message.
-fn to_message(
-    data_type: DataType,
-    data: &serde_json::Value,
-) -> Result<Message, (AckErrorName, String)> {
-    let decoded = data_type
-        .decode(data)
-        .map_err(|e| (AckErrorName::BadRequest, e.to_string()))?;
-    Ok(decoded.into_message())
 }

@@ -17,7 +17,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 async fn start() -> (EmulatorHandle, WebPubSubServiceClient) {
     let emulator = Emulator::builder().start().await.unwrap();
     let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
             .unwrap();
     (emulator, client)
 }
@@ -92,19 +92,19 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
     assert_eq!(connected["userId"], "alice");
     let alice_id = connected["connectionId"].as_str().unwrap().to_owned();
     let mut bob = connect(&token(&client, Some("bob"), vec![]).await, None).await;
-    while !client.user_exists("bob").await.unwrap() {
+    while !client.user_exists("bob", None).await.unwrap() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    assert!(client.connection_exists(&alice_id).await.unwrap());
-    assert!(!client.connection_exists("nobody").await.unwrap());
-    assert!(client.user_exists("alice").await.unwrap());
-    assert!(!client.user_exists("carol").await.unwrap());
-    client.service_status().await.unwrap();
+    assert!(client.connection_exists(&alice_id, None).await.unwrap());
+    assert!(!client.connection_exists("nobody", None).await.unwrap());
+    assert!(client.user_exists("alice", None).await.unwrap());
+    assert!(!client.user_exists("carol", None).await.unwrap());
+    client.service_status(None).await.unwrap();
 
     // The content-type table: text, JSON (a JSON string stays quoted for raw clients), binary.
     client
-        .send_to_all(Message::text("Hello World"), None)
+        .send_to_all(Payload::text("Hello World"), None)
         .await
         .unwrap();
     assert_eq!(
@@ -113,7 +113,7 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
     );
     assert_eq!(next(&mut bob).await, Ws::text("Hello World"));
     client
-        .send_to_all(Message::json(&json!({"Hello": "World"})).unwrap(), None)
+        .send_to_all(Payload::json(&json!({"Hello": "World"})).unwrap(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -122,13 +122,13 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
     );
     assert_eq!(next(&mut bob).await, Ws::text(r#"{"Hello":"World"}"#));
     client
-        .send_to_all(Message::json("Hello World").unwrap(), None)
+        .send_to_all(Payload::json("Hello World").unwrap(), None)
         .await
         .unwrap();
     assert_eq!(next_json(&mut alice).await["data"], "Hello World");
     assert_eq!(next(&mut bob).await, Ws::text(r#""Hello World""#));
     client
-        .send_to_all(Message::binary(vec![0, 1, 255]), None)
+        .send_to_all(Payload::binary(vec![0, 1, 255]), None)
         .await
         .unwrap();
     assert_eq!(
@@ -139,21 +139,21 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
 
     // Users, connections, excluded and filters pick the receivers.
     client
-        .send_to_user("bob", Message::text("to bob"), None)
+        .send_to_user("bob", Payload::text("to bob"), None)
         .await
         .unwrap();
     assert_eq!(next(&mut bob).await, Ws::text("to bob"));
     client
-        .send_to_connection(&alice_id, Message::text("to alice"), None)
+        .send_to_connection(&alice_id, Payload::text("to alice"), None)
         .await
         .unwrap();
     assert_eq!(next_json(&mut alice).await["data"], "to alice");
     let only_bob = SendToAllOptions {
-        filter: Some(Filter::user_id().eq("bob").to_string()),
+        filter: Some(Filter::user_id().eq("bob")),
         ..Default::default()
     };
     client
-        .send_to_all(Message::text("filtered"), Some(only_bob))
+        .send_to_all(Payload::text("filtered"), Some(only_bob))
         .await
         .unwrap();
     assert_eq!(next(&mut bob).await, Ws::text("filtered"));
@@ -162,35 +162,36 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
         ..Default::default()
     };
     client
-        .send_to_all(Message::text("excluded"), Some(not_alice))
+        .send_to_all(Payload::text("excluded"), Some(not_alice))
         .await
         .unwrap();
     assert_eq!(next(&mut bob).await, Ws::text("excluded"));
     nothing_pending(&mut alice).await;
 
     // Groups by REST.
-    assert!(!client.group_exists("room").await.unwrap());
+    assert!(!client.group_exists("room", None).await.unwrap());
     client
-        .add_connection_to_group("room", &alice_id)
+        .add_connection_to_group("room", &alice_id, None)
         .await
         .unwrap();
-    assert!(client.group_exists("room").await.unwrap());
+    assert!(client.group_exists("room", None).await.unwrap());
     client
         .group("room")
-        .send(Message::text("group hello"), None)
+        .send(Payload::text("group hello"), None)
         .await
         .unwrap();
     assert_eq!(
         next_json(&mut alice).await,
         json!({"type": "message", "from": "group", "group": "room", "dataType": "text", "data": "group hello"})
     );
-    client.add_user_to_group("room", "bob").await.unwrap();
+    client.add_user_to_group("room", "bob", None).await.unwrap();
     let members: Vec<GroupMember> = client
         .list_connections_in_group(
             "room",
             Some(ListConnectionsOptions {
                 max_page_size: Some(1),
                 top: None,
+                ..Default::default()
             }),
         )
         .try_collect()
@@ -200,33 +201,48 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
     users.sort();
     assert_eq!(users, ["alice", "bob"], "two pages of one");
     let err = client
-        .add_connection_to_group("room", "nobody")
+        .add_connection_to_group("room", "nobody", None)
         .await
         .unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.error_code(), Some("Error.Connection.NotExisted"));
-    client.remove_user_from_group("room", "bob").await.unwrap();
+    client.remove_user_from_group("room", "bob", None).await.unwrap();
     client
-        .remove_connection_from_all_groups(&alice_id)
+        .remove_connection_from_all_groups(&alice_id, None)
         .await
         .unwrap();
-    assert!(!client.group_exists("room").await.unwrap());
+    assert!(!client.group_exists("room", None).await.unwrap());
 
     // Filters over groups move connections between groups.
     client
-        .add_connections_to_groups(&["news"], "userId eq 'alice'")
+        .add_connections_to_groups(
+            &["news"],
+            Some(GroupsFilterOptions {
+                filter: Some(Filter::parse("userId eq 'alice'").unwrap()),
+            }),
+        )
         .await
         .unwrap();
-    assert!(client.group_exists("news").await.unwrap());
+    assert!(client.group_exists("news", None).await.unwrap());
     client
-        .remove_connections_from_groups(&["news"], "userId eq 'alice'")
+        .remove_connections_from_groups(
+            &["news"],
+            Some(GroupsFilterOptions {
+                filter: Some(Filter::parse("userId eq 'alice'").unwrap()),
+            }),
+        )
         .await
         .unwrap();
-    assert!(!client.group_exists("news").await.unwrap());
+    assert!(!client.group_exists("news", None).await.unwrap());
 
     // A REST close: `disconnected` first, then the close frame with the reason.
     client
-        .close_connection(&alice_id, Some("kicked"))
+        .close_connection(
+            &alice_id,
+            Some(CloseConnectionOptions {
+                reason: Some("kicked".into()),
+            }),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -368,11 +384,11 @@ async fn reliable_clients_get_sequence_ids_and_a_reconnection_token() {
     let connected = next_json(&mut r).await;
     assert!(connected["reconnectionToken"].is_string());
     client
-        .send_to_all(Message::text("one"), None)
+        .send_to_all(Payload::text("one"), None)
         .await
         .unwrap();
     client
-        .send_to_all(Message::text("two"), None)
+        .send_to_all(Payload::text("two"), None)
         .await
         .unwrap();
     assert_eq!(next_json(&mut r).await["sequenceId"], 1);
@@ -400,6 +416,7 @@ async fn bad_tokens_are_refused_before_the_upgrade() {
             emulator.endpoint()
         ),
         "chat",
+        None,
     )
     .unwrap();
     let cases = [
@@ -580,16 +597,16 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
     let connected = next_json(&mut first).await;
     let id = connected["connectionId"].as_str().unwrap().to_owned();
     let reconnection_token = connected["reconnectionToken"].as_str().unwrap().to_owned();
-    client.add_connection_to_group("room", &id).await.unwrap();
+    client.add_connection_to_group("room", &id, None).await.unwrap();
 
     client
-        .send_to_all(Message::text("one"), None)
+        .send_to_all(Payload::text("one"), None)
         .await
         .unwrap();
     assert_eq!(next_json(&mut first).await["sequenceId"], 1);
     send_json(&mut first, json!({"type": "sequenceAck", "sequenceId": 1})).await;
     client
-        .send_to_all(Message::text("two"), None)
+        .send_to_all(Payload::text("two"), None)
         .await
         .unwrap();
     assert_eq!(next_json(&mut first).await["data"], "two");
@@ -597,10 +614,10 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
                                        // The transport drops without a close frame; the session waits for recovery.
     drop(first);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(client.connection_exists(&id).await.unwrap());
+    assert!(client.connection_exists(&id, None).await.unwrap());
     client
         .group("room")
-        .send(Message::text("three"), None)
+        .send(Payload::text("three"), None)
         .await
         .unwrap();
 
@@ -634,7 +651,7 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
     );
     nothing_pending(&mut second).await;
     assert!(
-        client.group_exists("room").await.unwrap(),
+        client.group_exists("room", None).await.unwrap(),
         "groups survive recovery"
     );
 
@@ -645,7 +662,7 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
     };
     second.close(Some(normal)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!client.connection_exists(&id).await.unwrap());
+    assert!(!client.connection_exists(&id, None).await.unwrap());
     let mut late = connect(&resume, Some("json.reliable.webpubsub.azure.v1")).await;
     assert!(matches!(next(&mut late).await, Ws::Close(Some(_))));
     emulator.shutdown().await;
@@ -655,11 +672,11 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
 async fn a_slow_client_is_closed_without_stalling_the_others() {
     let emulator = Emulator::builder().outbound_queue(8).start().await.unwrap();
     let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
             .unwrap();
     let mut slow = connect(&token(&client, Some("slow"), vec![]).await, None).await;
     let mut fast = connect(&token(&client, Some("fast"), vec![]).await, None).await;
-    while !(client.user_exists("slow").await.unwrap() && client.user_exists("fast").await.unwrap())
+    while !(client.user_exists("slow", None).await.unwrap() && client.user_exists("fast", None).await.unwrap())
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -680,7 +697,7 @@ async fn a_slow_client_is_closed_without_stalling_the_others() {
     });
     for _ in 0..300 {
         client
-            .send_to_all(Message::text(payload.clone()), None)
+            .send_to_all(Payload::text(payload.clone()), None)
             .await
             .unwrap();
     }
@@ -694,7 +711,7 @@ async fn a_slow_client_is_closed_without_stalling_the_others() {
     );
     // The slow one was dropped: once it reads, its stream ends early.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while client.user_exists("slow").await.unwrap() {
+    while client.user_exists("slow", None).await.unwrap() {
         assert!(
             std::time::Instant::now() < deadline,
             "the slow client was never closed"
@@ -727,7 +744,7 @@ async fn raw_clients_in_send_to_group_mode_publish_their_frames() {
         .as_str()
         .unwrap()
         .to_owned();
-    client.add_connection_to_group("room", &id).await.unwrap();
+    client.add_connection_to_group("room", &id, None).await.unwrap();
 
     let allowed = token(
         &client,

@@ -125,7 +125,7 @@ async fn official_js_packages_work_with_the_emulator() {
         .await
         .unwrap();
     let ours =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
             .unwrap();
     let url = ours
         .get_client_access_token(Some(ClientAccessTokenOptions::default()))
@@ -136,7 +136,7 @@ async fn official_js_packages_work_with_the_emulator() {
     // express's connect answer names the user, joins "lobby" and sets state.
     let mut zed = connect(&format!("{url}&name=zed")).await;
     assert_eq!(next_json(&mut zed).await["userId"], "zed");
-    assert!(ours.group_exists("lobby").await.unwrap());
+    assert!(ours.group_exists("lobby", None).await.unwrap());
     // express's user-event answer comes back, and it saw the state its connect answer set.
     zed.send(Ws::text(
         json!({"type": "event", "event": "say", "ackId": 1, "dataType": "text", "data": "hello"})

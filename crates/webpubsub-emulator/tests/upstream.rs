@@ -14,7 +14,8 @@ use webpubsub_handler::{
     serve_hyper, ConnectResponse, EventContext, EventHandler, HandlerOptions, UserEvent,
     UserEventResponse, WebPubSubEventHandler,
 };
-use webpubsub_protocol::{ConnectEventRequest, Payload};
+use webpubsub_protocol::events::ConnectEventRequest;
+use webpubsub_protocol::{ContentType, Payload};
 
 #[derive(Default)]
 struct App {
@@ -70,8 +71,9 @@ impl EventHandler for App {
                 status: 500,
                 reason: "no".into(),
             },
-            (name, Payload::Text(text)) => {
-                UserEventResponse::Reply(Payload::Text(format!("{name}#{count}: {text}")))
+            (name, data) if data.content_type() == ContentType::Text => {
+                let text = data.as_text().unwrap_or_default();
+                UserEventResponse::Reply(Payload::text(format!("{name}#{count}: {text}")))
             }
             (_, data) => UserEventResponse::Reply(data),
         }
@@ -122,7 +124,7 @@ async fn the_emulator_drives_the_handler_for_every_event() {
         .await
         .unwrap();
     let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
             .unwrap();
     let url = client
         .get_client_access_token(Some(ClientAccessTokenOptions::default()))
@@ -139,7 +141,7 @@ async fn the_emulator_drives_the_handler_for_every_event() {
     let (mut zed, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let connected = text(next(&mut zed).await);
     assert_eq!(connected["userId"], "zed");
-    assert!(client.group_exists("lobby").await.unwrap());
+    assert!(client.group_exists("lobby", None).await.unwrap());
 
     // User events: the reply comes back before the ack, and the state carries across events.
     zed.send(Ws::text(
@@ -238,7 +240,7 @@ async fn a_handler_that_fails_validation_gets_no_events() {
         .await
         .unwrap();
     let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat")
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
             .unwrap();
     let url = client.get_client_access_token(None).await.unwrap().url;
     match tokio_tungstenite::connect_async(url).await.unwrap_err() {

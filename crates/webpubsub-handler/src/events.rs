@@ -1,6 +1,7 @@
 //! What the user implements ([`EventHandler`]) and the values it sees and returns.
 
-use webpubsub_protocol::{ConnectEventRequest, ConnectionState, Payload};
+use webpubsub_protocol::events::{ConnectEventRequest, ConnectionState};
+use webpubsub_protocol::Payload;
 
 /// The attributes of one event, and the connection state the handler may change.
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct EventContext {
 
 impl EventContext {
     pub(crate) fn new(
-        headers: &webpubsub_protocol::CloudEventHeaders,
+        headers: &webpubsub_protocol::events::CloudEventHeaders,
         origin: Option<String>,
         state: ConnectionState,
     ) -> Self {

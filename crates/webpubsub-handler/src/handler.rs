@@ -5,10 +5,11 @@ use std::fmt;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use webpubsub_auth::{verify_event_signature, AccessKey, ConnectionString};
-use webpubsub_protocol::{
-    user_event_payload, CloudEventHeaders, ConnectEventRequest, ConnectEventResponse,
-    ConnectionState, DisconnectedEventRequest, EventType, Payload,
+use webpubsub_protocol::events::{
+    CloudEventHeaders, ConnectEventRequest, ConnectEventResponse, ConnectionState,
+    DisconnectedEventRequest, EventType,
 };
+use webpubsub_protocol::{ContentType, Payload};
 
 use crate::events::{ConnectResponse, EventContext, EventHandler, UserEvent, UserEventResponse};
 
@@ -297,7 +298,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
                 reply(200, Bytes::new())
             }
             EventType::User(name) => {
-                let Some(data) = user_event_payload(&content_type, &body) else {
+                let Ok(data) = Payload::from_content_type(&content_type, body.clone()) else {
                     return refuse(
                         400,
                         "the user event's content type or body is not json, text or binary",
@@ -341,12 +342,12 @@ fn json_reply(body: Vec<u8>) -> Response<Bytes> {
 }
 
 fn payload_reply(payload: Payload) -> Response<Bytes> {
-    let content_type = match &payload {
-        Payload::Json(_) => "application/json; charset=utf-8",
-        Payload::Text(_) => "text/plain; charset=utf-8",
-        Payload::Binary(_) => "application/octet-stream",
+    let content_type = match payload.content_type() {
+        ContentType::Json => "application/json; charset=utf-8",
+        ContentType::Text => "text/plain; charset=utf-8",
+        ContentType::Binary => "application/octet-stream",
     };
-    let mut response = reply(200, payload.into_message().into_body());
+    let mut response = reply(200, payload.into_body());
     response
         .headers_mut()
         .insert("content-type", HeaderValue::from_static(content_type));

@@ -9,7 +9,8 @@ use http::Request;
 use serde_json::json;
 use webpubsub_auth::{event_signature, AccessKey};
 use webpubsub_handler::*;
-use webpubsub_protocol::{ConnectEventRequest, ConnectionState, Payload};
+use webpubsub_protocol::events::{ConnectEventRequest, ConnectionState};
+use webpubsub_protocol::Payload;
 
 const PRIMARY: &str = "primary-key";
 const SECONDARY: &str = "secondary-key";
@@ -74,7 +75,7 @@ impl EventHandler for Recorder {
                 status: 500,
                 reason: "boom".into(),
             },
-            ("count", _) => UserEventResponse::Reply(Payload::Json(
+            ("count", _) => UserEventResponse::Reply(Payload::from(
                 json!({"counter": counter + 1, "user": ctx.user_id}),
             )),
             _ => UserEventResponse::Empty,

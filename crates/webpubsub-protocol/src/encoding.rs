@@ -1,76 +1,66 @@
-//! Percent-encoding for path segments and query values.
+//! Percent-encoding for path segments and query values (the `percent-encoding` crate with the
+//! set the service expects).
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) is encoded.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`), so a
 /// group or user id containing `/`, `#`, `?`, `%`, spaces or non-ASCII stays one path segment or
 /// one query value.
 ///
 /// ```
-/// use webpubsub_protocol::percent_encode;
+/// use webpubsub_protocol::encoding::percent_encode;
 ///
 /// assert_eq!(percent_encode("a/b c#?é"), "a%2Fb%20c%23%3F%C3%A9");
 /// ```
 pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    percent_encode_into(&mut out, value);
-    out
-}
-
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+    utf8_percent_encode(value, COMPONENT).to_string()
 }
 
 /// Appends `value` percent-encoded (as [`percent_encode`]) to `out`.
 pub(crate) fn percent_encode_into(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    if value.bytes().all(is_unreserved) {
-        out.push_str(value);
-        return;
-    }
-    for byte in value.bytes() {
-        if is_unreserved(byte) {
-            out.push(byte as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 0xf)] as char);
-        }
-    }
+    out.extend(utf8_percent_encode(value, COMPONENT));
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`). `None` for a bad escape or
 /// bytes that are not UTF-8.
 ///
 /// ```
-/// use webpubsub_protocol::percent_decode;
+/// use webpubsub_protocol::encoding::percent_decode;
 ///
 /// assert_eq!(percent_decode("a%2Fb%20c", false).as_deref(), Some("a/b c"));
 /// assert_eq!(percent_decode("a+b", true).as_deref(), Some("a b"));
 /// assert_eq!(percent_decode("%zz", false), None);
 /// ```
 pub fn percent_decode(value: &str, plus_is_space: bool) -> Option<String> {
+    // The crate passes a malformed escape through; the service rejects it, and so do we.
     let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let high = (hex[0] as char).to_digit(16)?;
-                let low = (hex[1] as char).to_digit(16)?;
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
+    let malformed = bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let spaced;
+    let value = if plus_is_space && value.contains('+') {
+        spaced = value.replace('+', " ");
+        spaced.as_str()
+    } else {
+        value
+    };
+    percent_decode_str(value)
+        .decode_utf8()
+        .ok()
+        .map(|text| text.into_owned())
 }
 
 /// Parses a query string (without `?`) into decoded pairs, keeping order and repeats.

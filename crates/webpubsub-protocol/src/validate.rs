@@ -1,4 +1,5 @@
-//! The service's limits on names, ids and parameters, checked before anything is sent.
+//! The service's rules for names, ids and parameters, in one place: every crate (the token
+//! minter, the service client, the emulator, the client SDK) checks with these functions.
 
 use std::fmt;
 
@@ -38,6 +39,8 @@ pub enum ValidationRule {
     OneOf(&'static [&'static str]),
     /// Valid JSON.
     Json,
+    /// No line break (`\n`): the spec's `.` in `^(?!\s+$).+$` does not match one.
+    SingleLine,
 }
 
 impl fmt::Display for ValidationRule {
@@ -53,6 +56,7 @@ impl fmt::Display for ValidationRule {
             ValidationRule::Range { min, max } => write!(f, "must be from {min} to {max}"),
             ValidationRule::OneOf(values) => write!(f, "must be one of {}", values.join(", ")),
             ValidationRule::Json => f.write_str("must be valid JSON"),
+            ValidationRule::SingleLine => f.write_str("must not contain a line break"),
         }
     }
 }
@@ -60,9 +64,9 @@ impl fmt::Display for ValidationRule {
 /// A value broke one of the service's rules.
 ///
 /// ```
-/// use webpubsub_protocol::{validate_group, ValidationRule};
+/// use webpubsub_protocol::validate::{self, ValidationRule};
 ///
-/// let err = validate_group("   ").unwrap_err();
+/// let err = validate::group("   ").unwrap_err();
 /// assert_eq!(err.field(), "group");
 /// assert_eq!(err.rule(), &ValidationRule::NotBlank);
 /// assert_eq!(err.to_string(), "invalid group: must not be only whitespace");
@@ -95,7 +99,7 @@ impl ValidationError {
 ///
 /// # Errors
 /// A [`ValidationError`] for field `hub`.
-pub fn validate_hub(hub: &str) -> Result<(), ValidationError> {
+pub fn hub(hub: &str) -> Result<(), ValidationError> {
     let mut chars = hub.chars();
     let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && hub.len() <= 128
@@ -108,22 +112,26 @@ pub fn validate_hub(hub: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// Checks a group name: 1 to 1024 characters, not only whitespace.
+/// Checks a group name: 1 to 1024 characters, not only whitespace, no line break (the spec's
+/// `^(?!\s+$).+$`, `maxLength` 1024).
 ///
 /// # Errors
 /// A [`ValidationError`] for field `group`.
-pub fn validate_group(group: &str) -> Result<(), ValidationError> {
-    validate_group_named("group", group)
+pub fn group(group: &str) -> Result<(), ValidationError> {
+    group_named("group", group)
 }
 
-pub(crate) fn validate_group_named(
-    field: &'static str,
-    group: &str,
-) -> Result<(), ValidationError> {
+/// [`group`] for a field with another name (`groupsToAdd`, `targetName`, ...).
+///
+/// # Errors
+/// A [`ValidationError`] for `field`.
+pub fn group_named(field: &'static str, group: &str) -> Result<(), ValidationError> {
     if group.is_empty() {
         Err(ValidationError::new(field, ValidationRule::NonEmpty))
     } else if group.trim().is_empty() {
         Err(ValidationError::new(field, ValidationRule::NotBlank))
+    } else if group.contains('\n') {
+        Err(ValidationError::new(field, ValidationRule::SingleLine))
     } else if group.chars().count() > MAX_GROUP_LENGTH {
         Err(ValidationError::new(
             field,
@@ -134,11 +142,27 @@ pub(crate) fn validate_group_named(
     }
 }
 
-/// Checks that an id (`connectionId`, `userId`, ...) is not empty.
+/// Checks a user id: not empty.
+///
+/// # Errors
+/// A [`ValidationError`] for field `userId`.
+pub fn user_id(user_id: &str) -> Result<(), ValidationError> {
+    non_empty("userId", user_id)
+}
+
+/// Checks a connection id: not empty.
+///
+/// # Errors
+/// A [`ValidationError`] for field `connectionId`.
+pub fn connection_id(connection_id: &str) -> Result<(), ValidationError> {
+    non_empty("connectionId", connection_id)
+}
+
+/// Checks that a value named `field` is not empty.
 ///
 /// # Errors
 /// A [`ValidationError`] for `field`.
-pub fn validate_non_empty(field: &'static str, value: &str) -> Result<(), ValidationError> {
+pub fn non_empty(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.is_empty() {
         Err(ValidationError::new(field, ValidationRule::NonEmpty))
     } else {
@@ -146,7 +170,7 @@ pub fn validate_non_empty(field: &'static str, value: &str) -> Result<(), Valida
     }
 }
 
-pub(crate) fn validate_range(
+pub(crate) fn range(
     field: &'static str,
     value: u64,
     min: u64,
@@ -166,8 +190,8 @@ pub(crate) fn validate_range(
 ///
 /// # Errors
 /// A [`ValidationError`] for field `messageTtlSeconds`.
-pub fn validate_message_ttl(seconds: u32) -> Result<(), ValidationError> {
-    validate_range(
+pub fn message_ttl(seconds: u32) -> Result<(), ValidationError> {
+    range(
         "messageTtlSeconds",
         seconds.into(),
         0,
@@ -182,7 +206,7 @@ mod tests {
     #[test]
     fn hub_rule() {
         for ok in ["a", "Hub1", "h_`,.[]", &format!("h{}", "x".repeat(127))] {
-            assert_eq!(validate_hub(ok), Ok(()), "{ok}");
+            assert_eq!(hub(ok), Ok(()), "{ok}");
         }
         for bad in [
             "",
@@ -195,7 +219,7 @@ mod tests {
             &format!("h{}", "x".repeat(128)),
         ] {
             assert_eq!(
-                validate_hub(bad).unwrap_err().rule(),
+                hub(bad).unwrap_err().rule(),
                 &ValidationRule::HubPattern,
                 "{bad}"
             );
@@ -204,34 +228,39 @@ mod tests {
 
     #[test]
     fn group_rule() {
-        assert_eq!(validate_group("g/1 #?é"), Ok(()));
-        assert_eq!(validate_group(&"é".repeat(1024)), Ok(()));
+        assert_eq!(group("g/1 #?é"), Ok(()));
+        assert_eq!(group(&"é".repeat(1024)), Ok(()));
         assert_eq!(
-            validate_group("").unwrap_err().rule(),
+            group("").unwrap_err().rule(),
             &ValidationRule::NonEmpty
         );
         assert_eq!(
-            validate_group(" \t\n").unwrap_err().rule(),
+            group(" \t\n").unwrap_err().rule(),
             &ValidationRule::NotBlank
         );
         assert_eq!(
-            validate_group(&"x".repeat(1025)).unwrap_err().rule(),
+            group("a\nb").unwrap_err().rule(),
+            &ValidationRule::SingleLine
+        );
+        assert_eq!(group("a\rb\tc"), Ok(()));
+        assert_eq!(
+            group(&"x".repeat(1025)).unwrap_err().rule(),
             &ValidationRule::MaxChars(1024)
         );
     }
 
     #[test]
     fn ranges_and_messages() {
-        assert_eq!(validate_message_ttl(0), Ok(()));
-        assert_eq!(validate_message_ttl(300), Ok(()));
-        let err = validate_message_ttl(301).unwrap_err();
+        assert_eq!(message_ttl(0), Ok(()));
+        assert_eq!(message_ttl(300), Ok(()));
+        let err = message_ttl(301).unwrap_err();
         assert_eq!(err.field(), "messageTtlSeconds");
         assert_eq!(
             err.to_string(),
             "invalid messageTtlSeconds: must be from 0 to 300"
         );
         assert_eq!(
-            validate_non_empty("connectionId", "")
+            non_empty("connectionId", "")
                 .unwrap_err()
                 .to_string(),
             "invalid connectionId: must not be empty"

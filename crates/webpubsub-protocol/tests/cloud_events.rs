@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use webpubsub_protocol::*;
+use webpubsub_protocol::events::*;
+use webpubsub_protocol::Payload;
 
 /// The header set of a real service request (as in the reference's captured request), as an
 /// HTTP stack hands it over: lower-cased names.
@@ -148,23 +149,24 @@ fn connect_response_disconnected_and_user_events() {
         None
     );
 
+    let json = |ct: &str, body: &'static [u8]| Payload::from_content_type(ct, body.into()).ok();
     assert_eq!(
-        user_event_payload("application/json; charset=utf-8", br#"{"a":1}"#),
-        Some(Payload::Json(json!({"a": 1})))
+        json("application/json; charset=utf-8", br#"{"a":1}"#),
+        Some(Payload::json(&json!({"a": 1})).unwrap())
     );
-    assert_eq!(user_event_payload("application/json", b"{bad"), None);
+    assert_eq!(json("application/json", b"{bad"), None);
     assert_eq!(
-        user_event_payload("application/octet-stream", &[0, 1]),
-        Some(Payload::Binary(vec![0, 1]))
+        json("application/octet-stream", &[0, 1]),
+        Some(Payload::binary(vec![0, 1]))
     );
-    assert_eq!(user_event_payload("text/plain", &[0xff]), None);
+    assert_eq!(json("text/plain", &[0xff]), None);
     for payload in [
-        Payload::Json(json!([1])),
-        Payload::Text("t".into()),
-        Payload::Binary(vec![9]),
+        Payload::json(&json!([1])).unwrap(),
+        Payload::text("t"),
+        Payload::binary(vec![9]),
     ] {
-        let (content_type, body) = user_event_body(&payload);
-        assert_eq!(user_event_payload(content_type, &body), Some(payload));
+        let back = Payload::from_content_type(payload.content_type().as_str(), payload.body().to_vec().into());
+        assert_eq!(back, Ok(payload));
     }
 }
 

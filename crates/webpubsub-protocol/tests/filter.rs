@@ -1,7 +1,7 @@
 //! OData filters: the official vectors, every documented example, evaluation, errors, and a
 //! property test that builder output always parses back to the same expression.
 
-use webpubsub_protocol::{ConnectionInfo, Expr, Filter, Operand};
+use webpubsub_protocol::filter::{ConnectionInfo, Expr, Filter, Operand};
 
 fn conn<'a>(id: &'a str, user: Option<&'a str>, groups: &'a [String]) -> ConnectionInfo<'a> {
     ConnectionInfo {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use webpubsub::{AccessKey, Message, WebPubSubServiceClient};
+use webpubsub::{AccessKey, Payload, WebPubSubServiceClient};
 use webpubsub_testkit::bench::{accepting_server, calls_per_second, median};
 
 const PAYLOAD: &str = r#"{"message":"hello, every connection of the hub"}"#;
@@ -29,7 +29,7 @@ fn main() {
         let addr = accepting_server().await;
         let key = AccessKey::new(AccessKey::DEVELOPMENT);
         let connection_string = format!("Endpoint=http://{addr};AccessKey={};Version=1.0;", key.expose());
-        let ours = WebPubSubServiceClient::from_connection_string(&connection_string, "bench").unwrap();
+        let ours = WebPubSubServiceClient::from_connection_string(&connection_string, "bench", None).unwrap();
         let bare: Arc<Client<_, Full<Bytes>>> =
             Arc::new(Client::builder(TokioExecutor::new()).pool_timer(TokioTimer::new()).build_http());
         let url = format!("http://{addr}/api/hubs/bench/:send?api-version=2024-12-01");
@@ -41,7 +41,7 @@ fn main() {
                 let ours_send = {
                     let client = ours.clone();
                     // The payload is the caller's; cloning a Message does not copy it.
-                    let message = Message::json_raw(PAYLOAD).unwrap();
+                    let message = Payload::json_raw(PAYLOAD).unwrap();
                     Arc::new(move || {
                         let (client, message) = (client.clone(), message.clone());
                         async move {
@@ -54,7 +54,7 @@ fn main() {
                     Arc::new(move || {
                         let (client, url, key) = (client.clone(), url.clone(), key.clone());
                         async move {
-                            let token = webpubsub::layers::auth::rest_bearer_token(
+                            let token = webpubsub::auth::rest_bearer_token(
                                 &key,
                                 &url,
                                 SystemTime::now(),

@@ -5,19 +5,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use futures_util::future::Either;
-use http::Response;
 use webpubsub_auth::{
-    client_access_token, AccessKey, ClientAccessToken, ClientProtocol, ConnectionString, Endpoint,
+    client_access_token, unverified_expiry, AccessKey, ClientAccessToken,
+    ClientAccessTokenOptions, ConnectionString, Endpoint,
 };
-use webpubsub_protocol::{
-    validate_hub, ClientTokenResponse, ClientType, GenerateClientToken, Operation, Target,
-};
+use webpubsub_protocol::rest::{ClientTokenResponse, GenerateClientToken, Operation, Target};
+use webpubsub_protocol::validate;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{Credential, WebPubSubServiceClientOptions};
-use crate::pipeline::{expect_success, Pipeline};
+use crate::pipeline::{expect_success, Answer, Pipeline};
 
 /// The client of one hub of a Web PubSub service.
 ///
@@ -26,15 +24,15 @@ use crate::pipeline::{expect_success, Pipeline};
 /// credential and pool.
 ///
 /// ```no_run
-/// use webpubsub::{Message, WebPubSubServiceClient};
+/// use webpubsub::{Payload, WebPubSubServiceClient};
 ///
 /// # async fn demo() -> Result<(), webpubsub::Error> {
 /// let client = WebPubSubServiceClient::from_connection_string(
 ///     "Endpoint=https://contoso.webpubsub.azure.com;AccessKey=<key>;Version=1.0;",
 ///     "chat",
 /// )?;
-/// client.send_to_all(Message::text("hello, everyone"), None).await?;
-/// client.group("room-1").send(Message::json(&serde_json::json!({"from": "server"}))?, None).await?;
+/// client.send_to_all(Payload::text("hello, everyone"), None).await?;
+/// client.group("room-1").send(Payload::json(&serde_json::json!({"from": "server"}))?, None).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -59,37 +57,18 @@ impl fmt::Debug for WebPubSubServiceClient {
     }
 }
 
-/// What to put in a client access token (see
-/// [`WebPubSubServiceClient::get_client_access_token`]): the same options `webpubsub-auth` signs
-/// with, so tokens minted either way carry the same claims.
-pub type ClientAccessTokenOptions = webpubsub_auth::ClientTokenOptions;
-
 impl WebPubSubServiceClient {
-    /// A client from a connection string, with default options.
+    /// A client from a connection string.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for a bad connection string (the message never contains the
     /// key) or hub name.
-    pub fn from_connection_string(connection_string: &str, hub: &str) -> Result<Self> {
-        Self::from_connection_string_with_options(
-            connection_string,
-            hub,
-            WebPubSubServiceClientOptions::default(),
-        )
-    }
-
-    /// A client from a connection string.
-    ///
-    /// # Errors
-    /// See [`WebPubSubServiceClient::from_connection_string`].
-    pub fn from_connection_string_with_options(
+    pub fn from_connection_string(
         connection_string: &str,
         hub: &str,
-        options: WebPubSubServiceClientOptions,
+        options: Option<WebPubSubServiceClientOptions>,
     ) -> Result<Self> {
-        let (endpoint, key) = ConnectionString::parse(connection_string)
-            .map_err(Error::invalid_input)?
-            .into_parts();
+        let (endpoint, key) = ConnectionString::parse(connection_string)?.into_parts();
         Self::new(endpoint, hub, key, options)
     }
 
@@ -98,10 +77,10 @@ impl WebPubSubServiceClient {
     /// ```no_run
     /// # use std::sync::Arc;
     /// # fn demo(entra: Arc<dyn webpubsub::TokenCredential>) -> Result<(), webpubsub::Error> {
-    /// use webpubsub::{Endpoint, WebPubSubServiceClient, WebPubSubServiceClientOptions};
+    /// use webpubsub::{Endpoint, WebPubSubServiceClient};
     ///
-    /// let endpoint = Endpoint::parse("https://contoso.webpubsub.azure.com").expect("valid");
-    /// let client = WebPubSubServiceClient::new(endpoint, "chat", entra, WebPubSubServiceClientOptions::default())?;
+    /// let endpoint = Endpoint::parse("https://contoso.webpubsub.azure.com")?;
+    /// let client = WebPubSubServiceClient::new(endpoint, "chat", entra, None)?;
     /// # Ok(()) }
     /// ```
     ///
@@ -112,10 +91,10 @@ impl WebPubSubServiceClient {
         endpoint: Endpoint,
         hub: &str,
         credential: impl Into<Credential>,
-        options: WebPubSubServiceClientOptions,
+        options: Option<WebPubSubServiceClientOptions>,
     ) -> Result<Self> {
-        validate_hub(hub).map_err(Error::invalid_input)?;
-        let pipeline = Pipeline::new(endpoint, credential.into(), options)?;
+        validate::hub(hub)?;
+        let pipeline = Pipeline::new(endpoint, credential.into(), options.unwrap_or_default())?;
         Ok(Self {
             inner: Arc::new(HubScoped {
                 pipeline: Arc::new(pipeline),
@@ -129,7 +108,7 @@ impl WebPubSubServiceClient {
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for a bad hub name.
     pub fn with_hub(&self, hub: &str) -> Result<Self> {
-        validate_hub(hub).map_err(Error::invalid_input)?;
+        validate::hub(hub)?;
         Ok(Self {
             inner: Arc::new(HubScoped {
                 pipeline: self.inner.pipeline.clone(),
@@ -159,7 +138,6 @@ impl WebPubSubServiceClient {
 
     pub(crate) fn target(&self) -> Target<'_> {
         Target {
-            endpoint: self.pipeline().endpoint.as_str(),
             hub: self.hub(),
             api_version: &self.pipeline().api_version,
         }
@@ -171,7 +149,7 @@ impl WebPubSubServiceClient {
     pub(crate) fn call(
         &self,
         operation: &impl Operation,
-    ) -> impl Future<Output = Result<Response<Bytes>>> + Send + '_ {
+    ) -> impl Future<Output = Result<Answer>> + Send + '_ {
         match operation.render(self.target()) {
             Ok(parts) => Either::Left(self.pipeline().send(parts, self.hub())),
             Err(e) => Either::Right(std::future::ready(Err(Error::invalid_input(e)))),
@@ -201,55 +179,64 @@ impl WebPubSubServiceClient {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for invalid options; service and transport errors with Entra ID.
-    pub async fn get_client_access_token(
+    pub fn get_client_access_token(
         &self,
         options: Option<ClientAccessTokenOptions>,
-    ) -> Result<ClientAccessToken> {
+    ) -> impl Future<Output = Result<ClientAccessToken>> + Send + '_ {
         let options = options.unwrap_or_default();
         let endpoint = &self.pipeline().endpoint;
         match &self.pipeline().credential {
-            Credential::AccessKey(key) => sign_locally(endpoint, key, self.hub(), options),
-            Credential::TokenCredential(_) => {
-                let minutes = options.expires_after.as_secs().div_ceil(60).max(1);
-                let request = GenerateClientToken {
-                    user_id: options.user_id.clone(),
-                    roles: options
-                        .roles
-                        .iter()
-                        .map(|r| r.as_str().to_owned())
-                        .collect(),
-                    minutes_to_expire: u32::try_from(minutes).unwrap_or(u32::MAX),
-                    groups: options.groups.clone(),
-                    client_type: match options.protocol {
-                        ClientProtocol::Default => ClientType::Default,
-                        ClientProtocol::Mqtt => ClientType::Mqtt,
-                        ClientProtocol::SocketIo => ClientType::SocketIo,
-                    },
-                };
-                let issued = SystemTime::now();
-                let response = expect_success(self.call(&request).await?)?;
-                let body: ClientTokenResponse =
-                    serde_json::from_slice(response.body()).map_err(|e| {
-                        Error::new(
-                            ErrorKind::Decode,
-                            "the generateToken response is not {\"token\": ...}",
-                        )
-                        .with_source(e)
-                    })?;
-                let base_url = format!(
-                    "{}{}{}",
-                    endpoint.websocket_origin(),
-                    options.protocol.path_prefix(),
-                    self.hub()
-                );
-                Ok(ClientAccessToken {
-                    url: format!("{base_url}?access_token={}", body.token),
-                    token: body.token,
-                    base_url,
-                    expires_at: issued + Duration::from_secs(minutes * 60),
-                })
-            }
+            Credential::AccessKey(key) => Either::Left(std::future::ready(sign_locally(
+                endpoint,
+                key,
+                self.hub(),
+                options,
+            ))),
+            Credential::TokenCredential(_) => Either::Right(self.generate_client_token(options)),
         }
+    }
+
+    /// The Entra ID path: the service mints the token (`:generateToken`).
+    async fn generate_client_token(
+        &self,
+        options: ClientAccessTokenOptions,
+    ) -> Result<ClientAccessToken> {
+        let minutes = options.expires_after.as_secs().div_ceil(60).max(1);
+        let request = GenerateClientToken {
+            user_id: options.user_id.clone(),
+            roles: options
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            minutes_to_expire: u32::try_from(minutes).unwrap_or(u32::MAX),
+            groups: options.groups.clone(),
+            client_type: options.protocol,
+        };
+        let issued = SystemTime::now();
+        let response = expect_success(self.call(&request).await?)?;
+        let body: ClientTokenResponse = serde_json::from_slice(response.body()).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                "the generateToken response is not {\"token\": ...}",
+            )
+            .with_source(e)
+        })?;
+        let base_url = format!(
+            "{}{}{}",
+            self.pipeline().endpoint.websocket_origin(),
+            options.protocol.path_prefix(),
+            self.hub()
+        );
+        // The token's own `exp` (the service decides), the requested lifetime if it has none.
+        let expires_at = unverified_expiry(&body.token)
+            .unwrap_or(issued + Duration::from_secs(minutes * 60));
+        Ok(ClientAccessToken {
+            url: format!("{base_url}?access_token={}", body.token),
+            token: body.token,
+            base_url,
+            expires_at,
+        })
     }
 }
 
@@ -259,6 +246,11 @@ fn sign_locally(
     hub: &str,
     options: ClientAccessTokenOptions,
 ) -> Result<ClientAccessToken> {
-    client_access_token(endpoint, key, hub, &options, SystemTime::now())
-        .map_err(Error::invalid_input)
+    Ok(client_access_token(
+        endpoint,
+        key,
+        hub,
+        &options,
+        SystemTime::now(),
+    )?)
 }

@@ -1,108 +1,118 @@
 //! `client.group("name")`: the operations on one group.
 
-use webpubsub_protocol::Message;
+use std::future::Future;
+
+use webpubsub_protocol::Payload;
 
 use crate::client::WebPubSubServiceClient;
 use crate::error::Result;
 use crate::list::{GroupMembers, ListConnectionsOptions};
-use crate::operations::{CloseConnectionsOptions, SendToGroupOptions};
+use crate::operations::{
+    AddConnectionToGroupOptions, AddUserToGroupOptions, CloseConnectionsOptions,
+    GroupExistsOptions, RemoveConnectionFromGroupOptions, RemoveUserFromGroupOptions,
+    SendToGroupOptions,
+};
 
-/// One group of a hub, from [`WebPubSubServiceClient::group`].
+/// One group of a hub, from [`WebPubSubServiceClient::group`]. It owns a clone of the client
+/// (one reference count), so it can move into a spawned task.
 ///
 /// ```no_run
 /// # async fn demo(client: webpubsub::WebPubSubServiceClient) -> Result<(), webpubsub::Error> {
 /// let room = client.group("room-1");
-/// room.add_user("alice").await?;
-/// room.send(webpubsub::Message::text("welcome"), None).await?;
-/// assert!(room.exists().await?);
+/// tokio::spawn(async move {
+///     room.send(webpubsub::Payload::text("welcome"), None).await
+/// });
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct GroupClient<'c> {
-    client: &'c WebPubSubServiceClient,
+pub struct GroupClient {
+    client: WebPubSubServiceClient,
     group: String,
 }
 
 impl WebPubSubServiceClient {
     /// The operations on one group.
-    pub fn group(&self, group: impl Into<String>) -> GroupClient<'_> {
+    pub fn group(&self, group: impl Into<String>) -> GroupClient {
         GroupClient {
-            client: self,
+            client: self.clone(),
             group: group.into(),
         }
     }
 }
 
-impl GroupClient<'_> {
+impl GroupClient {
     /// The group's name.
     pub fn name(&self) -> &str {
         &self.group
     }
 
+    /// The client this group belongs to.
+    pub fn client(&self) -> &WebPubSubServiceClient {
+        &self.client
+    }
+
     /// See [`WebPubSubServiceClient::send_to_group`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn send(&self, message: Message, options: Option<SendToGroupOptions>) -> Result<()> {
-        self.client
-            .send_to_group(&self.group, message, options)
-            .await
+    pub fn send(
+        &self,
+        message: Payload,
+        options: Option<SendToGroupOptions>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        self.client.send_to_group(&self.group, message, options)
     }
 
     /// See [`WebPubSubServiceClient::add_connection_to_group`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn add_connection(&self, connection_id: &str) -> Result<()> {
+    pub fn add_connection(
+        &self,
+        connection_id: &str,
+        options: Option<AddConnectionToGroupOptions>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         self.client
-            .add_connection_to_group(&self.group, connection_id)
-            .await
+            .add_connection_to_group(&self.group, connection_id, options)
     }
 
     /// See [`WebPubSubServiceClient::remove_connection_from_group`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn remove_connection(&self, connection_id: &str) -> Result<()> {
+    pub fn remove_connection(
+        &self,
+        connection_id: &str,
+        options: Option<RemoveConnectionFromGroupOptions>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         self.client
-            .remove_connection_from_group(&self.group, connection_id)
-            .await
+            .remove_connection_from_group(&self.group, connection_id, options)
     }
 
     /// See [`WebPubSubServiceClient::add_user_to_group`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn add_user(&self, user_id: &str) -> Result<()> {
-        self.client.add_user_to_group(&self.group, user_id).await
+    pub fn add_user(
+        &self,
+        user_id: &str,
+        options: Option<AddUserToGroupOptions>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        self.client.add_user_to_group(&self.group, user_id, options)
     }
 
     /// See [`WebPubSubServiceClient::remove_user_from_group`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn remove_user(&self, user_id: &str) -> Result<()> {
+    pub fn remove_user(
+        &self,
+        user_id: &str,
+        options: Option<RemoveUserFromGroupOptions>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
         self.client
-            .remove_user_from_group(&self.group, user_id)
-            .await
+            .remove_user_from_group(&self.group, user_id, options)
     }
 
     /// See [`WebPubSubServiceClient::close_group_connections`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn close_connections(&self, options: Option<CloseConnectionsOptions>) -> Result<()> {
-        self.client
-            .close_group_connections(&self.group, options)
-            .await
+    pub fn close_connections(
+        &self,
+        options: Option<CloseConnectionsOptions>,
+    ) -> impl Future<Output = Result<()>> + Send + '_ {
+        self.client.close_group_connections(&self.group, options)
     }
 
     /// See [`WebPubSubServiceClient::group_exists`].
-    ///
-    /// # Errors
-    /// As that method.
-    pub async fn exists(&self) -> Result<bool> {
-        self.client.group_exists(&self.group).await
+    pub fn exists(
+        &self,
+        options: Option<GroupExistsOptions>,
+    ) -> impl Future<Output = Result<bool>> + Send + '_ {
+        self.client.group_exists(&self.group, options)
     }
 
     /// See [`WebPubSubServiceClient::list_connections_in_group`].

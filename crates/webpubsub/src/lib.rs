@@ -2,7 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
-mod deadline;
 mod error;
 mod group;
 mod list;
@@ -11,13 +10,17 @@ mod options;
 mod pipeline;
 mod retry;
 
-pub use client::{ClientAccessTokenOptions, WebPubSubServiceClient};
+pub use client::WebPubSubServiceClient;
 pub use error::{Error, ErrorKind, Result};
 pub use group::GroupClient;
-pub use list::{GroupMembers, ListConnectionsOptions};
+pub use list::{GroupMembers, ListConnectionsOptions, Page};
 pub use operations::{
-    CloseConnectionsOptions, PermissionOptions, SendToAllOptions, SendToConnectionOptions,
-    SendToGroupOptions, SendToUserOptions,
+    AddConnectionToGroupOptions, AddUserToGroupOptions, CloseConnectionOptions,
+    CloseConnectionsOptions, ConnectionExistsOptions, GroupExistsOptions, GroupsFilterOptions,
+    PermissionOptions, RemoveConnectionFromAllGroupsOptions, RemoveConnectionFromGroupOptions,
+    RemoveUserFromAllGroupsOptions, RemoveUserFromGroupOptions, SendToAllOptions,
+    SendToConnectionOptions, SendToGroupOptions, SendToUserOptions, ServiceStatusOptions,
+    UserExistsOptions,
 };
 pub use options::{Credential, WebPubSubServiceClientOptions};
 pub use retry::{NonIdempotentRetry, RetryOptions, RETRYABLE_STATUSES};
@@ -26,15 +29,17 @@ pub use retry::{NonIdempotentRetry, RetryOptions, RETRYABLE_STATUSES};
 #[cfg_attr(docsrs, doc(cfg(feature = "azure_core")))]
 pub use webpubsub_auth::AzureCoreCredential;
 pub use webpubsub_auth::{
-    AccessKey, AccessToken, ClientAccessToken, ClientProtocol, ConnectionString, CredentialError,
-    Endpoint, Role, Secret, TokenCredential, WEBPUBSUB_SCOPE,
+    AccessKey, AccessToken, ClientAccessToken, ClientAccessTokenOptions, ClientProtocol,
+    ConnectionString, CredentialError, Endpoint, Role, Secret, TokenCredential, WEBPUBSUB_SCOPE,
 };
-pub use webpubsub_protocol::{ContentType, Filter, GroupMember, Message, Permission, API_VERSION};
+pub use webpubsub_protocol::filter::Filter;
+pub use webpubsub_protocol::rest::{GroupMember, Permission, API_VERSION};
+pub use webpubsub_protocol::{ContentType, Payload};
 pub use webpubsub_transport::HttpClient;
 
 /// The lower layers, for what the re-exports above do not cover.
-pub mod layers {
-    pub use webpubsub_auth as auth;
-    pub use webpubsub_protocol as protocol;
-    pub use webpubsub_transport as transport;
-}
+pub use webpubsub_auth as auth;
+/// The wire formats (REST operations, frames, events, filters, rules).
+pub use webpubsub_protocol as protocol;
+/// The HTTP transport trait and its hyper client.
+pub use webpubsub_transport as transport;

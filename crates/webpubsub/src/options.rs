@@ -67,7 +67,8 @@ pub struct WebPubSubServiceClientOptions {
     pub per_try_timeout: Option<Duration>,
     /// Time allowed for a whole call, retries and back-off included. Default 120 s.
     pub overall_timeout: Option<Duration>,
-    /// Appended to the `User-Agent` (e.g. `my-app/1.2`). Default none.
+    /// Put in front of the `User-Agent` (e.g. `my-app/1.2` gives
+    /// `my-app/1.2 azsdk-rust-webpubsub/<version>`). Default none.
     pub user_agent_suffix: Option<String>,
     /// The HTTP client. Default a new `HyperClient` (feature `hyper`).
     pub transport: Option<Arc<dyn HttpClient>>,

@@ -8,19 +8,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::future::Either;
+use futures_util::future::{Either, FutureExt as _};
 use http::header::{
-    HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE,
-    USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH,
+    CONTENT_TYPE, USER_AGENT,
 };
-use http::{Request, Response, Uri};
+use http::{Method, Request, Response, StatusCode, Uri};
 use ring::rand::{SecureRandom as _, SystemRandom};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 use webpubsub_auth::{
     AccessToken, Endpoint, RestTokenSigner, Scheme, TokenCredential, WEBPUBSUB_SCOPE,
 };
-use webpubsub_protocol::{HttpRequestParts, Method, ServiceError};
+use webpubsub_protocol::rest::{HttpRequestParts, OperationId, ServiceError};
 use webpubsub_transport::HttpClient;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -121,8 +121,8 @@ pub(crate) struct Pipeline {
     pub(crate) endpoint: Endpoint,
     /// Kept for minting client access tokens; requests are signed by `signer`.
     pub(crate) credential: Credential,
-    /// Where requests go: the reverse proxy, or the endpoint itself.
-    request_origin: String,
+    /// Where requests go: the reverse proxy's origin and path prefix; `None` for the endpoint.
+    proxy_origin: Option<String>,
     signer: Signer,
     transport: Arc<dyn HttpClient>,
     retry: RetryOptions,
@@ -137,7 +137,7 @@ impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
             .field("endpoint", &self.endpoint)
-            .field("request_origin", &self.request_origin)
+            .field("proxy_origin", &self.proxy_origin)
             .field("api_version", &self.api_version)
             .finish_non_exhaustive()
     }
@@ -181,6 +181,7 @@ impl Pipeline {
         let user_agent = match &options.user_agent_suffix {
             // Static: cloning it per request touches no shared counter.
             None => HeaderValue::from_static(USER_AGENT_VALUE),
+            // The suffix goes in front: `my-app/1.2 azsdk-rust-webpubsub/0.1.0`.
             Some(suffix) => {
                 HeaderValue::try_from(format!("{suffix} {USER_AGENT_VALUE}")).map_err(|_| {
                     Error::new(
@@ -197,12 +198,11 @@ impl Pipeline {
             ));
         }
         Ok(Self {
-            request_origin: options
+            proxy_origin: options
                 .reverse_proxy_endpoint
                 .as_ref()
-                .unwrap_or(&endpoint)
-                .as_str()
-                .to_owned(),
+                .map(|proxy| proxy.as_str().to_owned())
+                .filter(|proxy| proxy != endpoint.as_str()),
             endpoint,
             credential,
             signer,
@@ -226,10 +226,12 @@ impl Pipeline {
         &self,
         parts: HttpRequestParts,
         hub: &str,
-    ) -> impl Future<Output = Result<Response<Bytes>>> + Send + '_ {
-        let span =
-            tracing::debug_span!("webpubsub.operation", operation = %parts.operation, hub = %hub);
-        let run = self.send_with_retries(parts);
+    ) -> impl Future<Output = Result<Answer>> + Send + '_ {
+        let operation = parts.operation;
+        let span = tracing::debug_span!("webpubsub.operation", operation = %operation, hub = %hub);
+        let run = self
+            .send_with_retries(parts)
+            .map(move |result| result.map(|response| Answer { operation, response }));
         if span.is_disabled() {
             Either::Left(run)
         } else {
@@ -237,54 +239,41 @@ impl Pipeline {
         }
     }
 
-    /// With a reverse proxy, the URL a request goes to: the proxy's origin and path prefix in
-    /// place of the endpoint's. `None` without one (the service URL is the request URL).
-    fn proxied_url(&self, service_url: &str) -> Option<String> {
-        if self.request_origin == self.endpoint.as_str() {
-            return None;
-        }
-        let rest = service_url.strip_prefix(self.endpoint.as_str())?;
-        let mut url = String::with_capacity(self.request_origin.len() + rest.len());
-        url.push_str(&self.request_origin);
-        url.push_str(rest);
-        Some(url)
-    }
-
-    /// The request for `parts`, and the service URL (the audience of its tokens). Without a
-    /// proxy the URI is parsed from the rendered URL's own buffer, not a copy.
+    /// The request for `parts`, and the service URL (the audience of its tokens): the rendered
+    /// path and query joined to the endpoint, and to the proxy when there is one. Without a proxy
+    /// the URI is parsed from the service URL's own buffer, not a copy.
     fn build_request(&self, parts: HttpRequestParts) -> Result<(Request<Bytes>, Bytes)> {
         let invalid = |e: http::uri::InvalidUri| {
             Error::new(ErrorKind::InvalidInput, "the request URL is invalid").with_source(e)
         };
-        let proxied = self.proxied_url(&parts.url);
-        let service_url = Bytes::from(parts.url);
-        let uri = match proxied {
-            Some(url) => Uri::try_from(url).map_err(invalid)?,
+        let service_url = Bytes::from(parts.url(self.endpoint.as_str()));
+        let uri = match &self.proxy_origin {
+            Some(proxy) => Uri::try_from(parts.url(proxy)).map_err(invalid)?,
             None => Uri::from_maybe_shared(service_url.clone()).map_err(invalid)?,
         };
-        // Room for these and Authorization (four or five); `HeaderMap` rounds 6 up to 8 slots.
+        // Room for these and Authorization (four to six); `HeaderMap` rounds 6 up to 8 slots.
         // Not more: the next size (16 slots, 12 entries) is over 1 KiB, which the system
         // allocator serves from its slow path instead of its per-thread cache.
         let mut headers = HeaderMap::with_capacity(6);
         headers.insert(USER_AGENT, self.user_agent.clone());
         // Only GET (list) and generateToken answer with a body worth negotiating.
-        if parts.method == Method::Get
-            || parts.operation == webpubsub_protocol::OperationId::GenerateClientToken
-        {
+        if parts.method == Method::GET || parts.operation == OperationId::GenerateClientToken {
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         }
-        if let Some(content_type) = parts.content_type {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        match parts.content_type {
+            Some(content_type) => {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            // RFC 9110: a request that has no body but whose method defines one says so; front
+            // ends answer 411 without it (both official SDKs send it).
+            None if [Method::POST, Method::PUT, Method::DELETE].contains(&parts.method) => {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            None => {}
         }
         headers.insert(CLIENT_REQUEST_ID, self.request_id());
         let mut request = Request::new(parts.body);
-        *request.method_mut() = match parts.method {
-            Method::Get => http::Method::GET,
-            Method::Head => http::Method::HEAD,
-            Method::Post => http::Method::POST,
-            Method::Put => http::Method::PUT,
-            Method::Delete => http::Method::DELETE,
-        };
+        *request.method_mut() = parts.method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
         Ok((request, service_url))
@@ -296,7 +285,7 @@ impl Pipeline {
         let deadline = self
             .overall_timeout
             .map(|limit| (Instant::now() + limit, limit));
-        let method = parts.method;
+        let operation = parts.operation;
         let (mut request, service_url) = self.build_request(parts)?;
         // Rendered from a `String`, so always UTF-8.
         let audience = std::str::from_utf8(&service_url)
@@ -306,7 +295,7 @@ impl Pipeline {
             // The attempt's state (timer, response) ends before the back-off sleep starts, so
             // the two share space in this future.
             let delay = match self
-                .attempt(&mut request, audience, method, deadline, retry)
+                .attempt(&mut request, audience, operation, deadline, retry)
                 .await
             {
                 Step::Done(result) => return result,
@@ -336,7 +325,7 @@ impl Pipeline {
         &self,
         request: &mut Request<Bytes>,
         audience: &str,
-        method: Method,
+        operation: OperationId,
         deadline: Option<(Instant, Duration)>,
         retry: u32,
     ) -> Step {
@@ -359,8 +348,7 @@ impl Pipeline {
         };
         let attempt = self.transport.execute(request);
         let result = match attempt_deadline {
-            // One timer per thread for all attempts, not one each (see `deadline`).
-            Some(at) => match crate::deadline::at(at, attempt).await {
+            Some(at) => match tokio::time::timeout_at(at, attempt).await {
                 Ok(result) => result.map_err(Some),
                 Err(_) => match deadline {
                     Some((end, limit)) if Instant::now() >= end => {
@@ -400,13 +388,20 @@ impl Pipeline {
                 Outcome::Timeout
             }
         };
-        let done = matches!(&result, Ok(response) if response.status().is_success());
+        if let (Ok(response), Signer::Entra { cached, .. }) = (&result, &self.signer) {
+            if response.status() == StatusCode::UNAUTHORIZED {
+                // The service no longer takes the cached token (revoked, or its clock disagrees):
+                // the next attempt or call fetches a new one.
+                cached.lock().await.take();
+            }
+        }
+        let done = matches!(&result, Ok(response) if operation.is_success(response.status()));
         let delay = if done {
             None
         } else {
             retry_delay(
                 &self.retry,
-                method,
+                request.method(),
                 &outcome,
                 retry,
                 SystemTime::now(),
@@ -434,29 +429,15 @@ impl Pipeline {
         random_u64(&self.random).map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
     }
 
-    /// A unique version-4-shaped UUID for `x-ms-client-request-id`, without a system call or
-    /// a counter shared between threads (ids need to be unique, not secret).
+    /// A unique version-4 UUID for `x-ms-client-request-id`, without a system call or a counter
+    /// shared between threads (ids need to be unique, not secret).
     fn request_id(&self) -> HeaderValue {
         let (high, low) = next_request_id_bits(&self.random);
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&high.to_be_bytes());
-        b[8..].copy_from_slice(&low.to_be_bytes());
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [0u8; 36];
-        let mut at = 0;
-        for (i, byte) in b.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                text[at] = b'-';
-                at += 1;
-            }
-            text[at] = HEX[usize::from(byte >> 4)];
-            text[at + 1] = HEX[usize::from(byte & 0xf)];
-            at += 2;
-        }
-        HeaderValue::from_bytes(&text)
-            .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
+        let bits = (u128::from(high) << 64) | u128::from(low);
+        let id = uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes())
+            .expect("a UUID is a valid header value")
     }
 }
 
@@ -500,25 +481,32 @@ fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Maps a non-success response to an error.
+/// Maps a response that is not a success to an error, with its headers (request ids).
 pub(crate) fn service_error(response: &Response<Bytes>) -> Error {
     let code = response
         .headers()
         .get("x-ms-error-code")
         .and_then(|v| v.to_str().ok());
-    Error::from_service(ServiceError::from_response(
-        response.status().as_u16(),
-        code,
-        response.body(),
-    ))
+    Error::from_service(
+        ServiceError::from_response(response.status().as_u16(), code, response.body()),
+        response.headers().clone(),
+    )
 }
 
-/// Passes a success response through; any other status becomes an error.
-pub(crate) fn expect_success(response: Response<Bytes>) -> Result<Response<Bytes>> {
-    if response.status().is_success() {
-        Ok(response)
+/// A call's final response: its operation's success status passes (the operation table's, see
+/// `OperationId::is_success`), any other becomes an error.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) operation: OperationId,
+    pub(crate) response: Response<Bytes>,
+}
+
+/// Passes the operation's success response through; any other status becomes an error.
+pub(crate) fn expect_success(answer: Answer) -> Result<Response<Bytes>> {
+    if answer.operation.is_success(answer.response.status()) {
+        Ok(answer.response)
     } else {
-        Err(service_error(&response))
+        Err(service_error(&answer.response))
     }
 }
 

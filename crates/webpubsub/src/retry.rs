@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
-use webpubsub_protocol::Method;
+use http::Method;
 
 /// Statuses worth retrying: 408, 429, 500, 502, 503, 504.
 pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
@@ -103,7 +103,7 @@ pub(crate) enum Outcome<'a> {
 /// a random number in `[0, 1)` for the jitter.
 pub(crate) fn retry_delay(
     options: &RetryOptions,
-    method: Method,
+    method: &Method,
     outcome: &Outcome<'_>,
     retry: u32,
     now: SystemTime,
@@ -165,48 +165,9 @@ pub(crate) fn server_delay(
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP/1.1 senders must use.
+/// Parses an HTTP date (IMF-fixdate and the two obsolete forms), with `httpdate`.
 pub(crate) fn parse_http_date(value: &str) -> Option<SystemTime> {
-    let rest = value.split_once(", ")?.1;
-    let mut parts = rest.split(' ');
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let hour: u64 = clock.next()?.parse().ok()?;
-    let minute: u64 = clock.next()?.parse().ok()?;
-    let second: u64 = clock.next()?.parse().ok()?;
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
-    {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m as i64 + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let seconds = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    httpdate::parse_http_date(value).ok()
 }
 
 #[cfg(test)]
@@ -223,7 +184,7 @@ mod tests {
 
     const NOW: SystemTime = SystemTime::UNIX_EPOCH;
 
-    fn delay(method: Method, outcome: &Outcome<'_>) -> Option<Duration> {
+    fn delay(method: &Method, outcome: &Outcome<'_>) -> Option<Duration> {
         retry_delay(
             &RetryOptions {
                 jitter: 0.0,
@@ -239,7 +200,7 @@ mod tests {
 
     #[test]
     fn idempotent_requests_retry_on_every_retryable_status_and_failure() {
-        for method in [Method::Get, Method::Head, Method::Put, Method::Delete] {
+        for method in &[Method::GET, Method::HEAD, Method::PUT, Method::DELETE] {
             for status in RETRYABLE_STATUSES {
                 assert!(
                     delay(method, &Outcome::Response(&response(status, &[]))).is_some(),
@@ -260,7 +221,7 @@ mod tests {
 
     #[test]
     fn posts_retry_only_when_not_processed() {
-        let post = Method::Post;
+        let post = &Method::POST;
         assert!(delay(post, &Outcome::TransportError { sent: false }).is_some());
         assert!(delay(post, &Outcome::TransportError { sent: true }).is_none());
         assert!(delay(post, &Outcome::Timeout).is_none());
@@ -313,20 +274,20 @@ mod tests {
         assert_eq!(options.backoff(9), Duration::from_secs(60));
         assert_eq!(options.backoff(u32::MAX), Duration::from_secs(60));
         let timeout = Outcome::Timeout;
-        let low = retry_delay(&options, Method::Get, &timeout, 1, NOW, 0.0).unwrap();
-        let high = retry_delay(&options, Method::Get, &timeout, 1, NOW, 0.999_999).unwrap();
+        let low = retry_delay(&options, &Method::GET, &timeout, 1, NOW, 0.0).unwrap();
+        let high = retry_delay(&options, &Method::GET, &timeout, 1, NOW, 0.999_999).unwrap();
         assert_eq!(low, Duration::from_millis(1280));
         assert!(
             high > Duration::from_millis(1919) && high <= Duration::from_millis(1920),
             "{high:?}"
         );
-        assert!(retry_delay(&options, Method::Get, &timeout, 10, NOW, 0.5).is_none());
-        assert!(retry_delay(&RetryOptions::none(), Method::Get, &timeout, 0, NOW, 0.5).is_none());
+        assert!(retry_delay(&options, &Method::GET, &timeout, 10, NOW, 0.5).is_none());
+        assert!(retry_delay(&RetryOptions::none(), &Method::GET, &timeout, 0, NOW, 0.5).is_none());
     }
 
     #[test]
     fn server_hints_win_on_429_and_503() {
-        let get = Method::Get;
+        let get = &Method::GET;
         let r = response(429, &[("retry-after", "7")]);
         assert_eq!(
             delay(get, &Outcome::Response(&r)),
@@ -392,9 +353,13 @@ mod tests {
             parse_http_date("Tue, 29 Feb 2028 23:59:59 GMT"),
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_835_481_599))
         );
+        // RFC 9110 section 5.6.7: recipients accept the two obsolete forms too.
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
         for bad in [
             "",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
             "Sun, 06 Foo 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 25:00:00 GMT",
             "Sun, 06 Nov 1994 08:49:37 PST",

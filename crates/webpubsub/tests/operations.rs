@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt as _;
 use webpubsub::*;
 use webpubsub_auth::TokenValidator;
-use webpubsub_protocol::parse_query;
+use webpubsub_protocol::encoding::parse_query;
 use webpubsub_transport::test_util::{response, CaptureClient, CapturedRequest};
 
 const KEY: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
@@ -20,10 +20,10 @@ fn client_with(capture: &CaptureClient) -> WebPubSubServiceClient {
         retry: RetryOptions::none(),
         ..Default::default()
     };
-    WebPubSubServiceClient::from_connection_string_with_options(
+    WebPubSubServiceClient::from_connection_string(
         &format!("Endpoint={ENDPOINT};AccessKey={KEY};Version=1.0;"),
         "hub1",
-        options,
+        Some(options),
     )
     .unwrap()
 }
@@ -97,10 +97,10 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     op_case!(
         c,
         c.send_to_all(
-            Message::json_raw(json.to_vec()).unwrap(),
+            Payload::json_raw(json.to_vec()).unwrap(),
             Some(SendToAllOptions {
                 excluded: vec!["c1".into(), "c 2".into()],
-                filter: Some("userId ne 'bot'".into()),
+                filter: Some(Filter::parse("userId ne 'bot'").unwrap()),
                 message_ttl_seconds: Some(15),
             })
         ),
@@ -121,7 +121,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
         c,
         c.send_to_user(
             "user/1",
-            Message::text("hi"),
+            Payload::text("hi"),
             Some(SendToUserOptions {
                 message_ttl_seconds: Some(0),
                 ..Default::default()
@@ -137,7 +137,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.send_to_group("room #1", Message::binary(vec![0, 1]), None),
+        c.send_to_group("room #1", Payload::binary(vec![0, 1]), None),
         Expect {
             method: "POST",
             path: "/api/hubs/hub1/groups/room%20%231/:send",
@@ -148,7 +148,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.send_to_connection("conn1", Message::json(&"quoted").unwrap(), None),
+        c.send_to_connection("conn1", Payload::json(&"quoted").unwrap(), None),
         Expect {
             method: "POST",
             path: "/api/hubs/hub1/connections/conn1/:send",
@@ -201,7 +201,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.close_connection("conn1", Some("kicked")),
+        c.close_connection("conn1", Some(CloseConnectionOptions { reason: Some("kicked".into()) })),
         Expect {
             method: "DELETE",
             path: "/api/hubs/hub1/connections/conn1",
@@ -212,7 +212,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.connection_exists("conn1"),
+        c.connection_exists("conn1", None),
         Expect {
             method: "HEAD",
             path: "/api/hubs/hub1/connections/conn1",
@@ -223,7 +223,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.group_exists("g"),
+        c.group_exists("g", None),
         Expect {
             method: "HEAD",
             path: "/api/hubs/hub1/groups/g",
@@ -234,7 +234,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.user_exists("u"),
+        c.user_exists("u", None),
         Expect {
             method: "HEAD",
             path: "/api/hubs/hub1/users/u",
@@ -245,7 +245,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.service_status(),
+        c.service_status(None),
         Expect {
             method: "HEAD",
             path: "/api/health",
@@ -256,7 +256,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.add_connection_to_group("g", "conn1"),
+        c.add_connection_to_group("g", "conn1", None),
         Expect {
             method: "PUT",
             path: "/api/hubs/hub1/groups/g/connections/conn1",
@@ -267,7 +267,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.remove_connection_from_group("g", "conn1"),
+        c.remove_connection_from_group("g", "conn1", None),
         Expect {
             method: "DELETE",
             path: "/api/hubs/hub1/groups/g/connections/conn1",
@@ -278,7 +278,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.remove_connection_from_all_groups("conn1"),
+        c.remove_connection_from_all_groups("conn1", None),
         Expect {
             method: "DELETE",
             path: "/api/hubs/hub1/connections/conn1/groups",
@@ -289,7 +289,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.add_user_to_group("g", "u"),
+        c.add_user_to_group("g", "u", None),
         Expect {
             method: "PUT",
             path: "/api/hubs/hub1/users/u/groups/g",
@@ -300,7 +300,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.remove_user_from_group("g", "u"),
+        c.remove_user_from_group("g", "u", None),
         Expect {
             method: "DELETE",
             path: "/api/hubs/hub1/users/u/groups/g",
@@ -311,7 +311,7 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.remove_user_from_all_groups("u"),
+        c.remove_user_from_all_groups("u", None),
         Expect {
             method: "DELETE",
             path: "/api/hubs/hub1/users/u/groups",
@@ -322,7 +322,12 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.add_connections_to_groups(&["g1", "g2"], "startswith(userId, 'listener-')"),
+        c.add_connections_to_groups(
+            &["g1", "g2"],
+            Some(GroupsFilterOptions {
+                filter: Some(Filter::parse("startswith(userId, 'listener-')").unwrap())
+            })
+        ),
         Expect {
             method: "POST",
             path: "/api/hubs/hub1/:addToGroups",
@@ -333,7 +338,12 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.remove_connections_from_groups(&["g1"], "userId eq 'a'"),
+        c.remove_connections_from_groups(
+            &["g1"],
+            Some(GroupsFilterOptions {
+                filter: Some(Filter::parse("userId eq 'a'").unwrap())
+            })
+        ),
         Expect {
             method: "POST",
             path: "/api/hubs/hub1/:removeFromGroups",
@@ -401,9 +411,9 @@ async fn statuses_map_to_results_and_errors() {
         let capture = status_capture(status);
         let client = client_with(&capture);
         for result in [
-            client.connection_exists("c").await,
-            client.group_exists("g").await,
-            client.user_exists("u").await,
+            client.connection_exists("c", None).await,
+            client.group_exists("g", None).await,
+            client.user_exists("u", None).await,
             client
                 .has_permission(Permission::SendToGroup, "c", None)
                 .await,
@@ -417,8 +427,8 @@ async fn statuses_map_to_results_and_errors() {
     // 2xx of any flavour is success for the other operations.
     for status in [200, 202, 204] {
         let client = client_with(&status_capture(status));
-        client.send_to_all(Message::text("x"), None).await.unwrap();
-        client.add_user_to_group("g", "u").await.unwrap();
+        client.send_to_all(Payload::text("x"), None).await.unwrap();
+        client.add_user_to_group("g", "u", None).await.unwrap();
         client.close_connection("c", None).await.unwrap();
     }
     // A real 404 body from the service.
@@ -434,10 +444,10 @@ async fn statuses_map_to_results_and_errors() {
         Ok(r)
     });
     let err = client_with(&capture)
-        .add_connection_to_group("g", "c")
+        .add_connection_to_group("g", "c", None)
         .await
         .unwrap_err();
-    assert!(err.is_not_found() && err.is_service());
+    assert!(err.is_not_found() && !err.is_service() && err.status() == Some(404));
     assert_eq!(err.error_code(), Some("Error.Connection.NotExisted"));
     assert_eq!(err.message(), Some("Connection `c` is not found."));
     assert_eq!(
@@ -452,7 +462,7 @@ async fn statuses_map_to_results_and_errors() {
         (500, false),
     ] {
         let err = client_with(&status_capture(status))
-            .send_to_all(Message::text("x"), None)
+            .send_to_all(Payload::text("x"), None)
             .await
             .unwrap_err();
         assert_eq!(err.is_authentication(), is_auth, "{status}");
@@ -467,14 +477,15 @@ async fn statuses_map_to_results_and_errors() {
         ))
     });
     let err = client_with(&failing)
-        .send_to_all(Message::text("x"), None)
+        .send_to_all(Payload::text("x"), None)
         .await
         .unwrap_err();
     assert!(err.is_transport());
-    assert_eq!(
-        err.transport_kind(),
-        Some(webpubsub_transport::ErrorKind::Connect)
-    );
+    let source = std::error::Error::source(&err).expect("the transport error is the source");
+    let transport = source
+        .downcast_ref::<webpubsub_transport::Error>()
+        .expect("a transport error");
+    assert_eq!(transport.kind(), webpubsub_transport::ErrorKind::Connect);
 }
 
 #[tokio::test]
@@ -484,33 +495,24 @@ async fn invalid_input_is_refused_before_sending() {
     let results = [
         client
             .send_to_all(
-                Message::text("x"),
+                Payload::text("x"),
                 Some(SendToAllOptions {
                     message_ttl_seconds: Some(301),
                     ..Default::default()
                 }),
             )
             .await,
+        client.send_to_group("", Payload::text("x"), None).await,
+        client.send_to_group("  ", Payload::text("x"), None).await,
+        client.send_to_user("", Payload::text("x"), None).await,
         client
-            .send_to_all(
-                Message::text("x"),
-                Some(SendToAllOptions {
-                    filter: Some("userId eq".into()),
-                    ..Default::default()
-                }),
-            )
-            .await,
-        client.send_to_group("", Message::text("x"), None).await,
-        client.send_to_group("  ", Message::text("x"), None).await,
-        client.send_to_user("", Message::text("x"), None).await,
-        client
-            .send_to_all(Message::binary(vec![0; 1024 * 1024 + 1]), None)
+            .send_to_all(Payload::binary(vec![0; 1024 * 1024 + 1]), None)
             .await,
         client
-            .add_connections_to_groups::<&str>(&[], "userId eq 'a'")
+            .add_connections_to_groups::<&str>(&[], None)
             .await,
         client
-            .add_connections_to_groups(&["g"], "not a filter (")
+            .add_connections_to_groups(&["a\nb"], None)
             .await,
     ];
     for result in results {
@@ -542,21 +544,21 @@ async fn hubs_groups_and_reverse_proxy() {
     client
         .with_hub("other")
         .unwrap()
-        .send_to_all(Message::text("x"), None)
+        .send_to_all(Payload::text("x"), None)
         .await
         .unwrap();
     assert_eq!(capture.last().uri.path(), "/api/hubs/other/:send");
     let group = client.group("room");
     assert_eq!(group.name(), "room");
-    group.send(Message::text("x"), None).await.unwrap();
+    group.send(Payload::text("x"), None).await.unwrap();
     assert_eq!(
         capture.last().uri.path(),
         "/api/hubs/hub1/groups/room/:send"
     );
-    group.add_user("u").await.unwrap();
-    group.remove_user("u").await.unwrap();
-    group.add_connection("c").await.unwrap();
-    group.remove_connection("c").await.unwrap();
+    group.add_user("u", None).await.unwrap();
+    group.remove_user("u", None).await.unwrap();
+    group.add_connection("c", None).await.unwrap();
+    group.remove_connection("c", None).await.unwrap();
     group.close_connections(None).await.unwrap();
     let paths: Vec<String> = capture
         .requests()
@@ -585,13 +587,13 @@ async fn hubs_groups_and_reverse_proxy() {
         api_version: "2024-01-01".into(),
         ..Default::default()
     };
-    let client = WebPubSubServiceClient::from_connection_string_with_options(
+    let client = WebPubSubServiceClient::from_connection_string(
         &format!("Endpoint={ENDPOINT};AccessKey={KEY}"),
         "hub1",
-        options,
+        Some(options),
     )
     .unwrap();
-    client.send_to_all(Message::text("x"), None).await.unwrap();
+    client.send_to_all(Payload::text("x"), None).await.unwrap();
     let request = proxied.last();
     assert_eq!(
         request.uri.to_string(),
@@ -668,6 +670,7 @@ async fn listing_follows_next_links_on_our_own_endpoint_only() {
             Some(ListConnectionsOptions {
                 top: Some(10),
                 max_page_size: Some(2),
+                ..Default::default()
             }),
         )
         .try_collect()

@@ -93,20 +93,20 @@ fn client(transport: &Scripted, retry: RetryOptions) -> WebPubSubServiceClient {
         overall_timeout: Some(Duration::from_secs(300)),
         ..Default::default()
     };
-    WebPubSubServiceClient::from_connection_string_with_options(
+    WebPubSubServiceClient::from_connection_string(
         &format!("Endpoint=https://contoso.webpubsub.azure.com;AccessKey={KEY}"),
         "hub",
-        options,
+        Some(options),
     )
     .unwrap()
 }
 
 async fn send(client: &WebPubSubServiceClient) -> webpubsub::Result<()> {
-    client.send_to_all(Message::text("x"), None).await
+    client.send_to_all(Payload::text("x"), None).await
 }
 
 async fn put(client: &WebPubSubServiceClient) -> webpubsub::Result<()> {
-    client.add_user_to_group("g", "u").await
+    client.add_user_to_group("g", "u", None).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -144,7 +144,13 @@ async fn sends_retry_only_when_not_processed() {
             .await
             .unwrap_err();
         assert_eq!(t.attempts(), 1);
-        assert_eq!(err.transport_kind(), Some(kind));
+        let transport = std::error::Error::source(&err)
+            .and_then(|e| e.downcast_ref::<webpubsub_transport::Error>())
+            .expect("the transport error is the source");
+        assert_eq!(transport.kind(), kind);
+        // A transport timeout is a timeout, a broken connection a transport error.
+        assert_eq!(err.is_timeout(), kind == TransportKind::ResponseTimeout, "{err:?}");
+        assert_eq!(err.is_transport(), kind != TransportKind::ResponseTimeout, "{err:?}");
     }
     let t = Scripted::new(vec![ScriptStep::Hang, ok(202)]);
     let err = send(&client(&t, RetryOptions::default()))
@@ -280,10 +286,10 @@ async fn the_overall_timeout_bounds_retries_and_none_disables_them() {
         overall_timeout: Some(Duration::from_secs(15)),
         ..Default::default()
     };
-    let c = WebPubSubServiceClient::from_connection_string_with_options(
+    let c = WebPubSubServiceClient::from_connection_string(
         &format!("Endpoint=https://h;AccessKey={KEY}"),
         "hub",
-        options,
+        Some(options),
     )
     .unwrap();
     let start = tokio::time::Instant::now();
@@ -344,7 +350,7 @@ fn entra_client(
         Endpoint::parse(endpoint).unwrap(),
         "hub",
         credential,
-        options,
+        Some(options),
     )
 }
 
@@ -486,7 +492,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     let errors = [
         send(&c).await.unwrap_err(),
         put(&c).await.unwrap_err(),
-        c.add_connection_to_group("g", "c").await.unwrap_err(),
+        c.add_connection_to_group("g", "c", None).await.unwrap_err(),
     ];
     let token = c.get_client_access_token(None).await.unwrap();
 
@@ -513,6 +519,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     let bad = webpubsub::WebPubSubServiceClient::from_connection_string(
         &format!("Endpoint=https://h;AccessKey={KEY};Port=x"),
         "hub",
+    None,
     )
     .unwrap_err();
     texts.push(bad.to_string());

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use webpubsub::*;
 use webpubsub_auth::TokenValidator;
-use webpubsub_protocol::parse_query;
+use webpubsub_protocol::encoding::parse_query;
 
 const KEY: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
 
@@ -109,15 +109,15 @@ c.close_all_connections(excluded=["c1"], reason="maintenance")
 c.close_group_connections("g", reason="bye now")
 c.close_user_connections("u", reason="r")
 c.close_connection("c1", reason="kicked")
-assert c.connection_exists("c1")
-assert c.group_exists("g")
-assert c.user_exists("u")
-c.add_connection_to_group("g", "c1")
-c.remove_connection_from_group("g", "c1")
-c.add_user_to_group("g", "u")
-c.remove_user_from_group("g", "u")
-c.remove_connection_from_all_groups("c1")
-c.remove_user_from_all_groups("u")
+assert c.connection_exists("c1", None)
+assert c.group_exists("g", None)
+assert c.user_exists("u", None)
+c.add_connection_to_group("g", "c1", None)
+c.remove_connection_from_group("g", "c1", None)
+c.add_user_to_group("g", "u", None)
+c.remove_user_from_group("g", "u", None)
+c.remove_connection_from_all_groups("c1", None)
+c.remove_user_from_all_groups("u", None)
 c.grant_permission("sendToGroup", "c1", target_name="g")
 c.revoke_permission("joinLeaveGroup", "c1", target_name="g")
 assert c.has_permission("sendToGroup", "c1", target_name="g")
@@ -127,38 +127,38 @@ print("ok")
 "#;
 
 async fn ours(connection_string: &str) {
-    let c = WebPubSubServiceClient::from_connection_string_with_options(
+    let c = WebPubSubServiceClient::from_connection_string(
         connection_string,
         "hub1",
-        WebPubSubServiceClientOptions {
+        Some(WebPubSubServiceClientOptions {
             retry: RetryOptions::none(),
             ..Default::default()
-        },
+        }),
     )
     .unwrap();
     c.send_to_all(
-        Message::json(&serde_json::json!({"a": 1, "b": [true, null]})).unwrap(),
+        Payload::json(&serde_json::json!({"a": 1, "b": [true, null]})).unwrap(),
         None,
     )
     .await
     .unwrap();
     c.send_to_all(
-        Message::json(&serde_json::json!({"a": 1})).unwrap(),
+        Payload::json(&serde_json::json!({"a": 1})).unwrap(),
         Some(SendToAllOptions {
             excluded: vec!["c1".into(), "c 2".into()],
-            filter: Some(Filter::user_id().ne("x'y").to_string()),
+            filter: Some(Filter::user_id().ne("x'y")),
             ..Default::default()
         }),
     )
     .await
     .unwrap();
-    c.send_to_user("user/1", Message::text("hello"), None)
+    c.send_to_user("user/1", Payload::text("hello"), None)
         .await
         .unwrap();
-    c.send_to_group("g/1 #", Message::binary(vec![0, 1, 255]), None)
+    c.send_to_group("g/1 #", Payload::binary(vec![0, 1, 255]), None)
         .await
         .unwrap();
-    c.send_to_connection("c1", Message::text("plain"), None)
+    c.send_to_connection("c1", Payload::text("plain"), None)
         .await
         .unwrap();
     c.close_all_connections(Some(CloseConnectionsOptions {
@@ -185,16 +185,16 @@ async fn ours(connection_string: &str) {
     )
     .await
     .unwrap();
-    c.close_connection("c1", Some("kicked")).await.unwrap();
-    assert!(c.connection_exists("c1").await.unwrap());
-    assert!(c.group_exists("g").await.unwrap());
-    assert!(c.user_exists("u").await.unwrap());
-    c.add_connection_to_group("g", "c1").await.unwrap();
-    c.remove_connection_from_group("g", "c1").await.unwrap();
-    c.add_user_to_group("g", "u").await.unwrap();
-    c.remove_user_from_group("g", "u").await.unwrap();
-    c.remove_connection_from_all_groups("c1").await.unwrap();
-    c.remove_user_from_all_groups("u").await.unwrap();
+    c.close_connection("c1", Some(CloseConnectionOptions { reason: Some("kicked".into()) })).await.unwrap();
+    assert!(c.connection_exists("c1", None).await.unwrap());
+    assert!(c.group_exists("g", None).await.unwrap());
+    assert!(c.user_exists("u", None).await.unwrap());
+    c.add_connection_to_group("g", "c1", None).await.unwrap();
+    c.remove_connection_from_group("g", "c1", None).await.unwrap();
+    c.add_user_to_group("g", "u", None).await.unwrap();
+    c.remove_user_from_group("g", "u", None).await.unwrap();
+    c.remove_connection_from_all_groups("c1", None).await.unwrap();
+    c.remove_user_from_all_groups("u", None).await.unwrap();
     let target = || {
         Some(PermissionOptions {
             target_name: Some("g".into()),
@@ -231,7 +231,7 @@ fn normalized_query(path_and_query: &str) -> (String, Vec<(String, String)>) {
     let mut pairs = parse_query(query);
     pairs.sort();
     (
-        webpubsub_protocol::percent_decode(path, false).unwrap(),
+        webpubsub_protocol::encoding::percent_decode(path, false).unwrap(),
         pairs,
     )
 }

@@ -243,7 +243,7 @@ impl fmt::Display for Expr {
 /// string. `Display` gives the string to send.
 ///
 /// ```
-/// use webpubsub_protocol::Filter;
+/// use webpubsub_protocol::filter::Filter;
 ///
 /// let filter = Filter::user_id().eq("vic's").and(Filter::in_groups("g1"));
 /// assert_eq!(filter.to_string(), "userId eq 'vic''s' and 'g1' in groups");
@@ -254,10 +254,38 @@ impl fmt::Display for Expr {
 ///     .or(Filter::user_id().eq("vic's"))
 ///     .or(Filter::length(Filter::user_id()).gt(3));
 /// assert_eq!(js.to_string(), "userId eq null or userId eq 'vic''s' or length(userId) gt 3");
-/// # Ok::<(), webpubsub_protocol::FilterParseError>(())
+/// # Ok::<(), webpubsub_protocol::filter::FilterParseError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Filter(Expr);
+///
+/// A filter parsed from text ([`Filter::parse`], the checked escape for filters written by hand)
+/// prints as that text, so what is sent is what was written; a built one prints canonically.
+/// Equality compares the expressions, not the spelling.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    expr: Expr,
+    /// The text it was parsed from, if any.
+    text: Option<Box<str>>,
+}
+
+impl PartialEq for Filter {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
+    }
+}
+
+impl Eq for Filter {}
+
+impl std::hash::Hash for Filter {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.expr.hash(state);
+    }
+}
+
+impl Filter {
+    fn new(expr: Expr) -> Self {
+        Self { expr, text: None }
+    }
+}
 
 /// A value in a filter under construction: an identifier, a literal or a function call. Compare it
 /// to get a [`Filter`].
@@ -302,7 +330,7 @@ impl Operand {
     }
 
     fn compare(self, op: CompareOp, other: impl Into<Operand>) -> Filter {
-        Filter(Expr::Compare(
+        Filter::new(Expr::Compare(
             Box::new(self.0),
             op,
             Box::new(other.into().0),
@@ -351,7 +379,7 @@ impl Operand {
         S: Into<Operand>,
     {
         let list = values.into_iter().map(|v| v.into().0).collect();
-        Filter(Expr::In(Box::new(self.0), Box::new(Expr::List(list))))
+        Filter::new(Expr::In(Box::new(self.0), Box::new(Expr::List(list))))
     }
 }
 
@@ -373,7 +401,7 @@ impl Filter {
 
     /// `'group' in groups`: the connection is in `group`.
     pub fn in_groups(group: impl Into<String>) -> Filter {
-        Filter(Expr::In(
+        Filter::new(Expr::In(
             Box::new(Expr::Str(group.into())),
             Box::new(Expr::Ident(Identifier::Groups)),
         ))
@@ -403,33 +431,33 @@ impl Filter {
 
     /// `startswith(x, prefix)` as a condition.
     pub fn starts_with(of: Operand, prefix: impl Into<Operand>) -> Filter {
-        Filter(Self::call(Function::StartsWith, vec![of, prefix.into()]).0)
+        Filter::new(Self::call(Function::StartsWith, vec![of, prefix.into()]).0)
     }
 
     /// `endswith(x, suffix)` as a condition.
     pub fn ends_with(of: Operand, suffix: impl Into<Operand>) -> Filter {
-        Filter(Self::call(Function::EndsWith, vec![of, suffix.into()]).0)
+        Filter::new(Self::call(Function::EndsWith, vec![of, suffix.into()]).0)
     }
 
     /// `contains(x, part)` as a condition.
     pub fn contains(of: Operand, part: impl Into<Operand>) -> Filter {
-        Filter(Self::call(Function::Contains, vec![of, part.into()]).0)
+        Filter::new(Self::call(Function::Contains, vec![of, part.into()]).0)
     }
 
     /// `self and other`
     pub fn and(self, other: Filter) -> Filter {
-        Filter(Expr::And(Box::new(self.0), Box::new(other.0)))
+        Filter::new(Expr::And(Box::new(self.expr), Box::new(other.expr)))
     }
 
     /// `self or other`
     pub fn or(self, other: Filter) -> Filter {
-        Filter(Expr::Or(Box::new(self.0), Box::new(other.0)))
+        Filter::new(Expr::Or(Box::new(self.expr), Box::new(other.expr)))
     }
 
     /// `not self`
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Filter {
-        Filter(Expr::Not(Box::new(self.0)))
+        Filter::new(Expr::Not(Box::new(self.expr)))
     }
 
     /// Parses a filter string.
@@ -437,24 +465,27 @@ impl Filter {
     /// # Errors
     /// A [`FilterParseError`] with the character position and the reason.
     pub fn parse(input: &str) -> Result<Filter, FilterParseError> {
-        parse::parse(input).map(Filter)
+        parse::parse(input).map(|expr| Filter {
+            expr,
+            text: Some(input.trim().into()),
+        })
     }
 
     /// The expression tree.
     pub fn expr(&self) -> &Expr {
-        &self.0
+        &self.expr
     }
 
     /// Wraps an expression tree.
     pub fn from_expr(expr: Expr) -> Filter {
-        Filter(expr)
+        Filter::new(expr)
     }
 
     /// Whether the connection matches. A type error (e.g. `length(userId) and true`) is an error,
     /// not a silent `false`.
     ///
     /// ```
-    /// use webpubsub_protocol::{ConnectionInfo, Filter};
+    /// use webpubsub_protocol::filter::{ConnectionInfo, Filter};
     ///
     /// let filter = Filter::parse("userId in ('u1','u2') and 'g1' in groups")?;
     /// let groups = vec!["g1".to_string()];
@@ -466,13 +497,16 @@ impl Filter {
     /// # Errors
     /// An [`EvalError`] when the filter does not evaluate to a boolean.
     pub fn matches(&self, connection: &ConnectionInfo<'_>) -> Result<bool, EvalError> {
-        eval::matches(&self.0, connection)
+        eval::matches(&self.expr, connection)
     }
 }
 
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match &self.text {
+            Some(text) => f.write_str(text),
+            None => self.expr.fmt(f),
+        }
     }
 }
 
@@ -487,5 +521,20 @@ impl std::str::FromStr for Filter {
 impl From<Filter> for String {
     fn from(filter: Filter) -> Self {
         filter.to_string()
+    }
+}
+
+impl serde::Serialize for Filter {
+    /// The filter's text, as [`fmt::Display`] prints it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Filter {
+    /// Parses the filter's text.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Filter::parse(&text).map_err(serde::de::Error::custom)
     }
 }

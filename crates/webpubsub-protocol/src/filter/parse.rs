@@ -12,7 +12,7 @@ pub(crate) const MAX_FILTER_BYTES: usize = 16 * 1024;
 /// A filter that does not parse: where (0-based character position) and why.
 ///
 /// ```
-/// use webpubsub_protocol::Filter;
+/// use webpubsub_protocol::filter::Filter;
 ///
 /// let err = Filter::parse("userId eq 'a' nor true").unwrap_err();
 /// assert_eq!(err.position(), 14);

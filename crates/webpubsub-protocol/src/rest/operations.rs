@@ -5,86 +5,19 @@
 
 use serde::Serialize;
 
-use super::{HttpRequestParts, Message, Method, Operation, OperationId, RequestBuilder, Target};
-use crate::validate::{
-    validate_group, validate_group_named, validate_message_ttl, validate_non_empty, validate_range,
-    ValidationError, ValidationRule, MAX_PAGE_SIZE,
-};
-
-/// A permission a connection can be granted (`{permission}` in the permission paths).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Permission {
-    /// `sendToGroup`: publish to a group.
-    SendToGroup,
-    /// `joinLeaveGroup`: join or leave a group.
-    JoinLeaveGroup,
-}
-
-impl Permission {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::SendToGroup => "sendToGroup",
-            Permission::JoinLeaveGroup => "joinLeaveGroup",
-        }
-    }
-
-    /// Parses a wire name (case-insensitive).
-    ///
-    /// # Errors
-    /// A [`ValidationError`] for field `permission` listing the accepted values.
-    pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        if value.eq_ignore_ascii_case("sendToGroup") {
-            Ok(Permission::SendToGroup)
-        } else if value.eq_ignore_ascii_case("joinLeaveGroup") {
-            Ok(Permission::JoinLeaveGroup)
-        } else {
-            Err(ValidationError::new(
-                "permission",
-                ValidationRule::OneOf(&["sendToGroup", "joinLeaveGroup"]),
-            ))
-        }
-    }
-}
-
-/// The `clientType` of a generated token.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum ClientType {
-    /// `Default`: WebSocket clients.
-    #[default]
-    Default,
-    /// `MQTT`.
-    Mqtt,
-    /// `SocketIO`.
-    SocketIo,
-}
-
-impl ClientType {
-    /// The wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientType::Default => "Default",
-            ClientType::Mqtt => "MQTT",
-            ClientType::SocketIo => "SocketIO",
-        }
-    }
-}
+use super::{HttpRequestParts, Operation, OperationId, RequestBuilder, Target};
+use crate::client_protocol::ClientProtocol;
+use crate::filter::Filter;
+use crate::payload::Payload;
+pub use crate::roles::Permission;
+use crate::validate::{self, ValidationError, ValidationRule, MAX_PAGE_SIZE};
 
 fn check_ttl(ttl: Option<u32>) -> Result<(), ValidationError> {
-    ttl.map_or(Ok(()), validate_message_ttl)
+    ttl.map_or(Ok(()), validate::message_ttl)
 }
 
 fn check_ids(field: &'static str, ids: &[String]) -> Result<(), ValidationError> {
-    ids.iter().try_for_each(|id| validate_non_empty(field, id))
-}
-
-fn check_filter(filter: Option<&str>) -> Result<(), ValidationError> {
-    match filter {
-        Some(f) if f.trim().is_empty() => {
-            Err(ValidationError::new("filter", ValidationRule::NotBlank))
-        }
-        _ => Ok(()),
-    }
+    ids.iter().try_for_each(|id| validate::non_empty(field, id))
 }
 
 /// What the four `:send` operations share: path segments, message, `excluded`, `filter`, TTL.
@@ -92,9 +25,9 @@ struct SendParts<'a> {
     id: OperationId,
     /// `(literal segment, parameter)` pairs after `/api/hubs/{hub}`.
     path: Option<(&'static str, &'a str)>,
-    message: &'a Message,
+    message: &'a Payload,
     excluded: &'a [String],
-    filter: Option<&'a str>,
+    filter: Option<&'a Filter>,
     message_ttl_seconds: Option<u32>,
 }
 
@@ -105,15 +38,15 @@ fn render_send(
     parts.message.validate()?;
     check_ttl(parts.message_ttl_seconds)?;
     check_ids("excluded", parts.excluded)?;
-    check_filter(parts.filter)?;
-    let mut request = RequestBuilder::hub(parts.id, Method::Post, target)?;
+    let filter = parts.filter.map(Filter::to_string);
+    let mut request = RequestBuilder::hub(parts.id, target)?;
     if let Some((segment, value)) = parts.path {
         request = request.literal(segment).param(value);
     }
     Ok(request
         .literal(":send")
         .query_all("excluded", parts.excluded)
-        .query_opt("filter", parts.filter)
+        .query_opt("filter", filter.as_deref())
         .query_opt("messageTtlSeconds", parts.message_ttl_seconds)
         .body(
             parts.message.content_type().as_str(),
@@ -126,11 +59,11 @@ fn render_send(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendToAll {
     /// The message.
-    pub message: Message,
+    pub message: Payload,
     /// Connection ids that do not receive the message.
     pub excluded: Vec<String>,
-    /// An OData filter choosing the receivers (see [`crate::Filter`]).
-    pub filter: Option<String>,
+    /// An OData filter choosing the receivers.
+    pub filter: Option<Filter>,
     /// `messageTtlSeconds`: 0 to 300; 0 or `None` for no expiry.
     pub message_ttl_seconds: Option<u32>,
 }
@@ -143,7 +76,7 @@ impl Operation for SendToAll {
             path: None,
             message: &self.message,
             excluded: &self.excluded,
-            filter: self.filter.as_deref(),
+            filter: self.filter.as_ref(),
             message_ttl_seconds: self.message_ttl_seconds,
         };
         render_send(parts, target)
@@ -156,9 +89,9 @@ pub struct SendToUser {
     /// The user.
     pub user_id: String,
     /// The message.
-    pub message: Message,
+    pub message: Payload,
     /// An OData filter choosing among the user's connections.
-    pub filter: Option<String>,
+    pub filter: Option<Filter>,
     /// `messageTtlSeconds`: 0 to 300.
     pub message_ttl_seconds: Option<u32>,
 }
@@ -166,13 +99,13 @@ pub struct SendToUser {
 impl Operation for SendToUser {
     const ID: OperationId = OperationId::SendToUser;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_non_empty("userId", &self.user_id)?;
+        validate::user_id(&self.user_id)?;
         let parts = SendParts {
             id: Self::ID,
             path: Some(("users", &self.user_id)),
             message: &self.message,
             excluded: &[],
-            filter: self.filter.as_deref(),
+            filter: self.filter.as_ref(),
             message_ttl_seconds: self.message_ttl_seconds,
         };
         render_send(parts, target)
@@ -185,11 +118,11 @@ pub struct SendToGroup {
     /// The group.
     pub group: String,
     /// The message.
-    pub message: Message,
+    pub message: Payload,
     /// Connection ids that do not receive the message.
     pub excluded: Vec<String>,
     /// An OData filter choosing among the group's connections.
-    pub filter: Option<String>,
+    pub filter: Option<Filter>,
     /// `messageTtlSeconds`: 0 to 300.
     pub message_ttl_seconds: Option<u32>,
 }
@@ -197,13 +130,13 @@ pub struct SendToGroup {
 impl Operation for SendToGroup {
     const ID: OperationId = OperationId::SendToGroup;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_group(&self.group)?;
+        validate::group(&self.group)?;
         let parts = SendParts {
             id: Self::ID,
             path: Some(("groups", &self.group)),
             message: &self.message,
             excluded: &self.excluded,
-            filter: self.filter.as_deref(),
+            filter: self.filter.as_ref(),
             message_ttl_seconds: self.message_ttl_seconds,
         };
         render_send(parts, target)
@@ -216,7 +149,7 @@ pub struct SendToConnection {
     /// The connection.
     pub connection_id: String,
     /// The message.
-    pub message: Message,
+    pub message: Payload,
     /// `messageTtlSeconds`: 0 to 300.
     pub message_ttl_seconds: Option<u32>,
 }
@@ -224,7 +157,7 @@ pub struct SendToConnection {
 impl Operation for SendToConnection {
     const ID: OperationId = OperationId::SendToConnection;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_non_empty("connectionId", &self.connection_id)?;
+        validate::connection_id(&self.connection_id)?;
         let parts = SendParts {
             id: Self::ID,
             path: Some(("connections", &self.connection_id)),
@@ -247,7 +180,7 @@ fn render_close(
     target: Target<'_>,
 ) -> Result<HttpRequestParts, ValidationError> {
     check_ids("excluded", excluded)?;
-    let mut request = RequestBuilder::hub(id, Method::Post, target)?;
+    let mut request = RequestBuilder::hub(id, target)?;
     if let Some((segment, value)) = scope {
         request = request.literal(segment).param(value);
     }
@@ -294,7 +227,7 @@ pub struct CloseGroupConnections {
 impl Operation for CloseGroupConnections {
     const ID: OperationId = OperationId::CloseGroupConnections;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_group(&self.group)?;
+        validate::group(&self.group)?;
         let scope = Some(("groups", self.group.as_str()));
         render_close(
             Self::ID,
@@ -320,7 +253,7 @@ pub struct CloseUserConnections {
 impl Operation for CloseUserConnections {
     const ID: OperationId = OperationId::CloseUserConnections;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_non_empty("userId", &self.user_id)?;
+        validate::user_id(&self.user_id)?;
         let scope = Some(("users", self.user_id.as_str()));
         render_close(
             Self::ID,
@@ -344,8 +277,8 @@ pub struct CloseConnection {
 impl Operation for CloseConnection {
     const ID: OperationId = OperationId::CloseConnection;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_non_empty("connectionId", &self.connection_id)?;
-        Ok(RequestBuilder::hub(Self::ID, Method::Delete, target)?
+        validate::connection_id(&self.connection_id)?;
+        Ok(RequestBuilder::hub(Self::ID, target)?
             .literal("connections")
             .param(&self.connection_id)
             .query_opt("reason", self.reason.as_deref())
@@ -355,7 +288,7 @@ impl Operation for CloseConnection {
 
 /// A request made only of path parameters: `(field, wire name, segment before it, validator)`.
 macro_rules! path_op {
-    ($(#[$meta:meta])* $name:ident, $id:ident, $method:ident, [$($field:ident: $wire:literal after $segment:literal => $validate:expr),+] $(, tail $tail:literal)?) => {
+    ($(#[$meta:meta])* $name:ident, [$($field:ident: $wire:literal after $segment:literal => $validate:expr),+] $(, tail $tail:literal)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, Eq)]
         pub struct $name {
@@ -366,10 +299,10 @@ macro_rules! path_op {
         }
 
         impl Operation for $name {
-            const ID: OperationId = OperationId::$id;
+            const ID: OperationId = OperationId::$name;
             fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-                $( ($validate)($wire, &self.$field)?; )+
-                Ok(RequestBuilder::hub(Self::ID, Method::$method, target)?
+                $( ($validate)(&self.$field)?; )+
+                Ok(RequestBuilder::hub(Self::ID, target)?
                     $( .literal($segment).param(&self.$field) )+
                     $( .literal($tail) )?
                     .finish())
@@ -380,45 +313,45 @@ macro_rules! path_op {
 
 path_op!(
     /// `HEAD /api/hubs/{hub}/connections/{connectionId}`: 200 exists, 404 not.
-    ConnectionExists, ConnectionExists, Head, [connection_id: "connectionId" after "connections" => validate_non_empty]
+    ConnectionExists, [connection_id: "connectionId" after "connections" => validate::connection_id]
 );
 path_op!(
     /// `HEAD /api/hubs/{hub}/groups/{group}`: 200 when the group has a connection, 404 not.
-    GroupExists, GroupExists, Head, [group: "group" after "groups" => validate_group_named]
+    GroupExists, [group: "group" after "groups" => validate::group]
 );
 path_op!(
     /// `HEAD /api/hubs/{hub}/users/{userId}`: 200 when the user has a connection, 404 not.
-    UserExists, UserExists, Head, [user_id: "userId" after "users" => validate_non_empty]
+    UserExists, [user_id: "userId" after "users" => validate::user_id]
 );
 path_op!(
     /// `PUT /api/hubs/{hub}/groups/{group}/connections/{connectionId}`.
-    AddConnectionToGroup, AddConnectionToGroup, Put,
-    [group: "group" after "groups" => validate_group_named, connection_id: "connectionId" after "connections" => validate_non_empty]
+    AddConnectionToGroup,
+    [group: "group" after "groups" => validate::group, connection_id: "connectionId" after "connections" => validate::connection_id]
 );
 path_op!(
     /// `DELETE /api/hubs/{hub}/groups/{group}/connections/{connectionId}`.
-    RemoveConnectionFromGroup, RemoveConnectionFromGroup, Delete,
-    [group: "group" after "groups" => validate_group_named, connection_id: "connectionId" after "connections" => validate_non_empty]
+    RemoveConnectionFromGroup,
+    [group: "group" after "groups" => validate::group, connection_id: "connectionId" after "connections" => validate::connection_id]
 );
 path_op!(
     /// `PUT /api/hubs/{hub}/users/{userId}/groups/{group}`.
-    AddUserToGroup, AddUserToGroup, Put,
-    [user_id: "userId" after "users" => validate_non_empty, group: "group" after "groups" => validate_group_named]
+    AddUserToGroup,
+    [user_id: "userId" after "users" => validate::user_id, group: "group" after "groups" => validate::group]
 );
 path_op!(
     /// `DELETE /api/hubs/{hub}/users/{userId}/groups/{group}`.
-    RemoveUserFromGroup, RemoveUserFromGroup, Delete,
-    [user_id: "userId" after "users" => validate_non_empty, group: "group" after "groups" => validate_group_named]
+    RemoveUserFromGroup,
+    [user_id: "userId" after "users" => validate::user_id, group: "group" after "groups" => validate::group]
 );
 path_op!(
     /// `DELETE /api/hubs/{hub}/connections/{connectionId}/groups`.
-    RemoveConnectionFromAllGroups, RemoveConnectionFromAllGroups, Delete,
-    [connection_id: "connectionId" after "connections" => validate_non_empty], tail "groups"
+    RemoveConnectionFromAllGroups,
+    [connection_id: "connectionId" after "connections" => validate::connection_id], tail "groups"
 );
 path_op!(
     /// `DELETE /api/hubs/{hub}/users/{userId}/groups`.
-    RemoveUserFromAllGroups, RemoveUserFromAllGroups, Delete,
-    [user_id: "userId" after "users" => validate_non_empty], tail "groups"
+    RemoveUserFromAllGroups,
+    [user_id: "userId" after "users" => validate::user_id], tail "groups"
 );
 
 /// `HEAD /api/health`: 200 when the service is healthy. Has no hub.
@@ -428,7 +361,7 @@ pub struct GetServiceStatus;
 impl Operation for GetServiceStatus {
     const ID: OperationId = OperationId::GetServiceStatus;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        Ok(RequestBuilder::root(Self::ID, Method::Head, target, "/api/health").finish())
+        Ok(RequestBuilder::root(Self::ID, target, "/api/health").finish())
     }
 }
 
@@ -439,7 +372,7 @@ pub struct GroupsFilterBody {
     pub groups: Vec<String>,
     /// The OData filter choosing the connections.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub filter: Option<String>,
+    pub filter: Option<Filter>,
 }
 
 fn render_groups_filter(
@@ -454,11 +387,10 @@ fn render_groups_filter(
     }
     body.groups
         .iter()
-        .try_for_each(|g| validate_group_named(field, g))?;
-    check_filter(body.filter.as_deref())?;
+        .try_for_each(|g| validate::group_named(field, g))?;
     let json =
         serde_json::to_vec(body).map_err(|_| ValidationError::new(field, ValidationRule::Json))?;
-    Ok(RequestBuilder::hub(id, Method::Post, target)?
+    Ok(RequestBuilder::hub(id, target)?
         .literal(action)
         .body("application/json", json.into())
         .finish())
@@ -493,7 +425,7 @@ impl Operation for RemoveConnectionsFromGroups {
 }
 
 macro_rules! permission_op {
-    ($(#[$meta:meta])* $name:ident, $id:ident, $method:ident) => {
+    ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name {
@@ -506,13 +438,13 @@ macro_rules! permission_op {
         }
 
         impl Operation for $name {
-            const ID: OperationId = OperationId::$id;
+            const ID: OperationId = OperationId::$name;
             fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-                validate_non_empty("connectionId", &self.connection_id)?;
+                validate::connection_id(&self.connection_id)?;
                 if let Some(group) = &self.target_name {
-                    validate_group_named("targetName", group)?;
+                    validate::group_named("targetName", group)?;
                 }
-                Ok(RequestBuilder::hub(Self::ID, Method::$method, target)?
+                Ok(RequestBuilder::hub(Self::ID, target)?
                     .literal("permissions")
                     .param(self.permission.as_str())
                     .literal("connections")
@@ -526,15 +458,15 @@ macro_rules! permission_op {
 
 permission_op!(
     /// `PUT /api/hubs/{hub}/permissions/{permission}/connections/{connectionId}`.
-    GrantPermission, GrantPermission, Put
+    GrantPermission
 );
 permission_op!(
     /// `DELETE /api/hubs/{hub}/permissions/{permission}/connections/{connectionId}`.
-    RevokePermission, RevokePermission, Delete
+    RevokePermission
 );
 permission_op!(
     /// `HEAD /api/hubs/{hub}/permissions/{permission}/connections/{connectionId}`: 200 has, 404 not.
-    CheckPermission, CheckPermission, Head
+    CheckPermission
 );
 
 /// `GET /api/hubs/{hub}/groups/{group}/connections`: one page of a group's connections.
@@ -553,14 +485,14 @@ pub struct ListConnectionsInGroup {
 impl Operation for ListConnectionsInGroup {
     const ID: OperationId = OperationId::ListConnectionsInGroup;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_group(&self.group)?;
+        validate::group(&self.group)?;
         if let Some(size) = self.max_page_size {
-            validate_range("maxpagesize", size.into(), 1, MAX_PAGE_SIZE.into())?;
+            validate::range("maxpagesize", size.into(), 1, MAX_PAGE_SIZE.into())?;
         }
         if let Some(top) = self.top {
-            validate_range("top", top.into(), 1, i32::MAX as u64)?;
+            validate::range("top", top.into(), 1, i32::MAX as u64)?;
         }
-        Ok(RequestBuilder::hub(Self::ID, Method::Get, target)?
+        Ok(RequestBuilder::hub(Self::ID, target)?
             .literal("groups")
             .param(&self.group)
             .literal("connections")
@@ -582,8 +514,8 @@ pub struct GenerateClientToken {
     pub minutes_to_expire: u32,
     /// `group`, repeated: groups joined on connect.
     pub groups: Vec<String>,
-    /// `clientType`.
-    pub client_type: ClientType,
+    /// `clientType`: `Default` or `MQTT` (2024-12-01 has no Socket.IO value).
+    pub client_type: ClientProtocol,
 }
 
 impl Default for GenerateClientToken {
@@ -593,7 +525,7 @@ impl Default for GenerateClientToken {
             roles: Vec::new(),
             minutes_to_expire: 60,
             groups: Vec::new(),
-            client_type: ClientType::Default,
+            client_type: ClientProtocol::Default,
         }
     }
 }
@@ -601,7 +533,7 @@ impl Default for GenerateClientToken {
 impl Operation for GenerateClientToken {
     const ID: OperationId = OperationId::GenerateClientToken;
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate_range(
+        validate::range(
             "minutesToExpire",
             self.minutes_to_expire.into(),
             1,
@@ -610,14 +542,21 @@ impl Operation for GenerateClientToken {
         check_ids("role", &self.roles)?;
         self.groups
             .iter()
-            .try_for_each(|g| validate_group_named("group", g))?;
-        Ok(RequestBuilder::hub(Self::ID, Method::Post, target)?
+            .try_for_each(|g| validate::group_named("group", g))?;
+        if self.client_type == ClientProtocol::SocketIo {
+            // api-version 2024-12-01 knows `Default` and `MQTT` only.
+            return Err(ValidationError::new(
+                "clientType",
+                ValidationRule::OneOf(&["Default", "MQTT"]),
+            ));
+        }
+        Ok(RequestBuilder::hub(Self::ID, target)?
             .literal(":generateToken")
             .query_opt("userId", self.user_id.as_deref().filter(|u| !u.is_empty()))
             .query_all("role", &self.roles)
             .query("minutesToExpire", self.minutes_to_expire)
             .query_all("group", &self.groups)
-            .query("clientType", self.client_type.as_str())
+            .query("clientType", self.client_type.client_type())
             .finish())
     }
 }

@@ -1,5 +1,6 @@
 //! The CloudEvents (HTTP binary mode) upstream protocol: the `ce-*` headers and the bodies of
-//! `connect`, `connected`, `disconnected` and user events, both ways.
+//! `connect`, `connected`, `disconnected` and user events, both ways. A user event's body is a
+//! [`crate::Payload`] ([`crate::Payload::from_content_type`] reads one).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,8 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::rest::ContentType;
-use crate::subprotocol::Payload;
 
 /// The kind of event, from `ce-type`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -84,7 +83,7 @@ pub enum CloudEventError {
 /// The `ce-*` attributes of an event request.
 ///
 /// ```
-/// use webpubsub_protocol::{CloudEventHeaders, EventType};
+/// use webpubsub_protocol::events::{CloudEventHeaders, EventType};
 ///
 /// let headers = CloudEventHeaders::new(EventType::Connected, "chat", "conn1", "1")
 ///     .with_user_id("alice")
@@ -96,7 +95,7 @@ pub enum CloudEventError {
 ///     rendered.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 /// })?;
 /// assert_eq!(parsed, headers);
-/// # Ok::<(), webpubsub_protocol::CloudEventError>(())
+/// # Ok::<(), webpubsub_protocol::events::CloudEventError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -293,7 +292,7 @@ pub struct ClientCertificate {
 /// The body of a `connect` event.
 ///
 /// ```
-/// use webpubsub_protocol::ConnectEventRequest;
+/// use webpubsub_protocol::events::ConnectEventRequest;
 ///
 /// let body = r#"{"claims":{"sub":["user1"]},"query":{"id":["aaa"]},"headers":{"User-Agent":["x"]},
 ///               "subprotocols":["json.webpubsub.azure.v1"],"clientCertificates":[]}"#;
@@ -328,7 +327,7 @@ pub struct ConnectEventRequest {
 /// The body of a `200` answer to `connect`: overrides for the connection.
 ///
 /// ```
-/// use webpubsub_protocol::ConnectEventResponse;
+/// use webpubsub_protocol::events::ConnectEventResponse;
 ///
 /// let response = ConnectEventResponse { user_id: Some("alice".into()), groups: Some(vec!["room".into()]), ..Default::default() };
 /// assert_eq!(serde_json::to_string(&response)?, r#"{"userId":"alice","groups":["room"]}"#);
@@ -362,43 +361,18 @@ pub struct DisconnectedEventRequest {
     pub reason: Option<String>,
 }
 
-/// The body of a user event, from its `Content-Type`.
-///
-/// ```
-/// use webpubsub_protocol::{user_event_payload, Payload};
-///
-/// assert_eq!(user_event_payload("text/plain; charset=utf-8", b"hi").unwrap(), Payload::Text("hi".into()));
-/// assert!(user_event_payload("image/png", b"").is_none());
-/// ```
-pub fn user_event_payload(content_type: &str, body: &[u8]) -> Option<Payload> {
-    match ContentType::from_header(content_type)? {
-        ContentType::Json => serde_json::from_slice(body).ok().map(Payload::Json),
-        ContentType::Text => String::from_utf8(body.to_vec()).ok().map(Payload::Text),
-        ContentType::Binary => Some(Payload::Binary(body.to_vec())),
-    }
-}
-
-/// The content type and body for sending `payload` as a user event or a reply.
-pub fn user_event_body(payload: &Payload) -> (&'static str, Vec<u8>) {
-    let message = payload.clone().into_message();
-    (
-        message.content_type().as_str(),
-        message.into_body().to_vec(),
-    )
-}
-
 /// Connection state carried in `ce-connectionState`: base64 of a JSON object, as the JS express
 /// handler writes it, so both interoperate.
 ///
 /// ```
-/// use webpubsub_protocol::ConnectionState;
+/// use webpubsub_protocol::events::ConnectionState;
 ///
 /// let mut state = ConnectionState::default();
 /// state.set("room", "lobby");
 /// let header = state.to_header();
 /// let back = ConnectionState::from_header(&header)?;
 /// assert_eq!(back.get("room"), Some(&serde_json::json!("lobby")));
-/// # Ok::<(), webpubsub_protocol::CloudEventError>(())
+/// # Ok::<(), webpubsub_protocol::events::CloudEventError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConnectionState(Map<String, Value>);
