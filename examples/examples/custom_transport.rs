@@ -146,11 +146,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Endpoint=http://{addr};AccessKey={};Version=1.0;",
         AccessKey::DEVELOPMENT
     );
-    let client = WebPubSubServiceClient::from_connection_string(
-        &connection_string,
-        "chat",
-        Some(options),
-    )?;
+    let client =
+        WebPubSubServiceClient::from_connection_string(&connection_string, "chat", Some(options))?;
 
     client
         .send_to_all(Payload::text("sent through a custom transport"), None)

@@ -10,7 +10,9 @@
 
 #![allow(clippy::print_stdout)] // an example reports on stdout
 
-use webpubsub::{Filter, GroupsFilterOptions, Payload, Permission, PermissionOptions, WebPubSubServiceClient};
+use webpubsub::{
+    Filter, GroupsFilterOptions, Payload, Permission, PermissionOptions, WebPubSubServiceClient,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

@@ -15,7 +15,7 @@
 use std::time::{Duration, SystemTime};
 
 use webpubsub_auth::{
-    client_audience, AccessKey, ClientProtocol, ClientAccessTokenOptions, ConnectionString, Role,
+    client_audience, AccessKey, ClientAccessTokenOptions, ClientProtocol, ConnectionString, Role,
     TokenValidator,
 };
 

@@ -45,7 +45,9 @@ impl EventHandler for ChatEvents {
     }
 
     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
-        let (webpubsub::ContentType::Text, Some(text)) = (event.data.content_type(), event.data.as_text()) else {
+        let (webpubsub::ContentType::Text, Some(text)) =
+            (event.data.content_type(), event.data.as_text())
+        else {
             return UserEventResponse::Reject {
                 status: 400,
                 reason: "send text".into(),
@@ -157,12 +159,13 @@ async fn route(
     match path.as_str() {
         "/" => respond(200, "text/html; charset=utf-8", PAGE),
         "/negotiate" => {
-            let name = webpubsub_protocol::encoding::parse_query(request.uri().query().unwrap_or(""))
-                .into_iter()
-                .find(|(k, _)| k == "name")
-                .map(|(_, v)| v)
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| "guest".into());
+            let name =
+                webpubsub_protocol::encoding::parse_query(request.uri().query().unwrap_or(""))
+                    .into_iter()
+                    .find(|(k, _)| k == "name")
+                    .map(|(_, v)| v)
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| "guest".into());
             let options = ClientAccessTokenOptions {
                 user_id: Some(name),
                 roles: vec![Role::join_leave_group_named(ROOM)],

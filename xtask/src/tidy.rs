@@ -21,7 +21,8 @@ fn read(path: &Path) -> String {
 
 /// The layering in ARCHITECTURE.md: which workspace crates each crate may depend on.
 const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
-    ("webpubsub-auth", &[]),
+    // The rules (hub, group, roles, client protocol) live once, in protocol; auth uses them.
+    ("webpubsub-auth", &["webpubsub-protocol"]),
     ("webpubsub-testkit", &[]),
     ("webpubsub-protocol", &[]),
     ("webpubsub-transport", &[]),
@@ -148,4 +149,79 @@ fn ci_runs_the_readme_test_command() {
         ci.contains("cargo xtask test"),
         ".ci/run calls `cargo xtask test`"
     );
+}
+
+/// Every `.rs` file under the crates' `src/` folders, with its path.
+fn sources() -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push((path.clone(), read(&path)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for dir in crate_dirs() {
+        walk(&dir.join("src"), &mut out);
+    }
+    out
+}
+
+#[test]
+fn each_rule_has_one_home() {
+    // The hub rule's character set, the role grammar's prefix and the subprotocol names are
+    // written only in webpubsub-protocol.
+    let facts = [
+        "matches!(c, '_' | '`' | ',' | '.' | '[' | ']')",
+        "\"webpubsub.joinLeaveGroups.\"",
+        "\"json.reliable.webpubsub.azure.v1\"",
+        "\"/clients/mqtt/hubs/\"",
+    ];
+    for (path, text) in sources() {
+        let in_protocol = path
+            .components()
+            .any(|c| c.as_os_str() == "webpubsub-protocol");
+        for fact in facts {
+            assert!(
+                in_protocol || !text.contains(fact),
+                "{}: `{fact}` belongs to webpubsub-protocol only",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn architecture_names_only_paths_that_exist() {
+    let architecture = read(&root().join("ARCHITECTURE.md"));
+    let mut checked = 0;
+    // The crate a line is about: its first `crates/<name>...` path, or the last line's.
+    let mut crate_dir: Option<String> = None;
+    for line in architecture.lines() {
+        let names: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
+        if let Some(dir) = names.iter().find(|n| n.starts_with("crates/")) {
+            crate_dir = Some(dir.split('/').take(2).collect::<Vec<_>>().join("/"));
+        }
+        for name in names {
+            let is_path = name.starts_with("crates/") || name.ends_with(".rs");
+            if !is_path || name.contains(' ') || name.contains('*') {
+                continue;
+            }
+            let name = name.trim_end_matches('/');
+            let mut candidates = vec![root().join(name)];
+            if let Some(dir) = &crate_dir {
+                candidates.push(root().join(dir).join("src").join(name));
+                candidates.push(root().join(dir).join(name));
+            }
+            assert!(
+                candidates.iter().any(|c| c.exists()),
+                "ARCHITECTURE.md names `{name}`, which does not exist"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "the map names its files ({checked} checked)");
 }

@@ -270,7 +270,11 @@ pub fn client_access_token(
             + hub.len()
             + 64
             + options.user_id.as_ref().map_or(0, String::len)
-            + options.roles.iter().map(|r| r.as_str().len() + 3).sum::<usize>()
+            + options
+                .roles
+                .iter()
+                .map(|r| r.as_str().len() + 3)
+                .sum::<usize>()
             + options.groups.iter().map(|g| g.len() + 3).sum::<usize>(),
     );
     claims.string_parts("aud", &[endpoint.as_str(), prefix, hub]);
@@ -332,9 +336,9 @@ impl ConnectionString {
 mod tests {
     use super::*;
     use crate::verify::TokenValidator;
+    use std::time::UNIX_EPOCH;
     use webpubsub_protocol::validate::ValidationRule;
     use webpubsub_protocol::UnknownClientProtocol;
-    use std::time::UNIX_EPOCH;
 
     const KEY: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH";
     const NOW: u64 = 1_700_000_000;
@@ -501,21 +505,9 @@ mod tests {
     fn validation_errors() {
         let d = ClientAccessTokenOptions::default;
         let cases: Vec<(&str, ClientAccessTokenOptions, TokenError)> = vec![
-            (
-                "",
-                d(),
-                hub_error(),
-            ),
-            (
-                "1hub",
-                d(),
-                hub_error(),
-            ),
-            (
-                "hub/x",
-                d(),
-                hub_error(),
-            ),
+            ("", d(), hub_error()),
+            ("1hub", d(), hub_error()),
+            ("hub/x", d(), hub_error()),
             ("hub", d().group(" "), group_error(ValidationRule::NotBlank)),
             (
                 "hub",
@@ -527,7 +519,11 @@ mod tests {
                 d().group("x".repeat(1025)),
                 group_error(ValidationRule::MaxChars(1024)),
             ),
-            ("hub", d().role(""), TokenError::Invalid(ValidationError::new("role", ValidationRule::NonEmpty))),
+            (
+                "hub",
+                d().role(""),
+                TokenError::Invalid(ValidationError::new("role", ValidationRule::NonEmpty)),
+            ),
             (
                 "hub",
                 d().expires_after(Duration::ZERO),

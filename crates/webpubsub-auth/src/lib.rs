@@ -15,9 +15,6 @@ pub use client_token::{
     client_access_token, client_audience, ClientAccessToken, ClientAccessTokenOptions, TokenError,
     DEFAULT_CLIENT_TOKEN_LIFETIME,
 };
-/// The rules and names this crate shares with the rest of the workspace, defined once in
-/// `webpubsub-protocol`.
-pub use webpubsub_protocol::{roles::Role, ClientProtocol, UnknownClientProtocol};
 pub use connection_string::{ConnectionString, ConnectionStringError};
 #[cfg(feature = "azure_core")]
 pub use credential::AzureCoreCredential;
@@ -30,3 +27,6 @@ pub use verify::{
     unverified_expiry, Claims, JwtHeader, TokenPart, TokenValidator, VerifiedToken, VerifyError,
     DEFAULT_LEEWAY,
 };
+/// The rules and names this crate shares with the rest of the workspace, defined once in
+/// `webpubsub-protocol`.
+pub use webpubsub_protocol::{roles::Role, ClientProtocol, UnknownClientProtocol};

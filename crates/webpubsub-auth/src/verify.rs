@@ -334,7 +334,10 @@ pub fn unverified_expiry(token: &str) -> Option<std::time::SystemTime> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(claims.trim_end_matches('='))
         .ok()?;
-    let exp = serde_json::from_slice::<Value>(&bytes).ok()?.get("exp")?.as_u64()?;
+    let exp = serde_json::from_slice::<Value>(&bytes)
+        .ok()?
+        .get("exp")?
+        .as_u64()?;
     std::time::SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(exp))
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use webpubsub_auth::{
-    AccessKey, ClientProtocol, ClientAccessTokenOptions, ConnectionString, Role, TokenValidator,
+    AccessKey, ClientAccessTokenOptions, ClientProtocol, ConnectionString, Role, TokenValidator,
 };
 
 const PYTHON_SCRIPT: &str = r#"

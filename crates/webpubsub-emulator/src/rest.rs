@@ -199,9 +199,13 @@ fn serve(
             &MessageSource::Server,
             &send.message,
         ),
-        RestRequest::CloseAllConnections(close) => {
-            close_scope(state, hub, Scope::All, &close.excluded, &reason(close.reason))
-        }
+        RestRequest::CloseAllConnections(close) => close_scope(
+            state,
+            hub,
+            Scope::All,
+            &close.excluded,
+            &reason(close.reason),
+        ),
         RestRequest::CloseGroupConnections(close) => close_scope(
             state,
             hub,
@@ -223,7 +227,9 @@ fn serve(
             &[],
             &reason(close.reason),
         ),
-        RestRequest::ConnectionExists(e) => Ok(exists(state.connection_exists(hub, &e.connection_id))),
+        RestRequest::ConnectionExists(e) => {
+            Ok(exists(state.connection_exists(hub, &e.connection_id)))
+        }
         RestRequest::GroupExists(e) => Ok(exists(state.group_exists(hub, &e.group))),
         RestRequest::UserExists(e) => Ok(exists(state.user_exists(hub, &e.user_id))),
         RestRequest::AddConnectionToGroup(add) => {
@@ -253,7 +259,9 @@ fn serve(
             state.user_group(hub, &remove.user_id, None, false);
             Ok(status(204))
         }
-        RestRequest::AddConnectionsToGroups(body) => Ok(groups_by_filter(state, hub, &body.0, true)),
+        RestRequest::AddConnectionsToGroups(body) => {
+            Ok(groups_by_filter(state, hub, &body.0, true))
+        }
         RestRequest::RemoveConnectionsFromGroups(body) => {
             Ok(groups_by_filter(state, hub, &body.0, false))
         }

@@ -300,7 +300,9 @@ impl State {
                 subprotocol: match new.kind {
                     ClientKind::Raw => None,
                     ClientKind::Json => Some(webpubsub_protocol::frames::JSON_SUBPROTOCOL),
-                    ClientKind::JsonReliable => Some(webpubsub_protocol::frames::JSON_RELIABLE_SUBPROTOCOL),
+                    ClientKind::JsonReliable => {
+                        Some(webpubsub_protocol::frames::JSON_RELIABLE_SUBPROTOCOL)
+                    }
                 },
             },
         );
@@ -473,7 +475,8 @@ impl State {
             None => {
                 c.granted.contains(&(permission, None))
                     || c.roles.iter().any(|r| {
-                        grant_of(r) == Some((permission, webpubsub_protocol::roles::RoleScope::AllGroups))
+                        grant_of(r)
+                            == Some((permission, webpubsub_protocol::roles::RoleScope::AllGroups))
                     })
             }
         })
@@ -717,9 +720,7 @@ impl<'a> Frames<'a> {
                 let source = self.source;
                 Outbound::Text(
                     self.json
-                        .get_or_insert_with(|| {
-                            message_frame(source, self.message, None).into()
-                        })
+                        .get_or_insert_with(|| message_frame(source, self.message, None).into())
                         .clone(),
                 )
             }

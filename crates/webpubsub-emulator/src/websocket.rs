@@ -770,7 +770,11 @@ async fn handle(
             // Through the queue, after the reply (if any); delayed like every ack.
             if let Some(ack) = answered(ack_id, result) {
                 tokio::time::sleep(ACK_DELAY).await;
-                state.send_text(hub, id, serde_json::to_string(&ack).expect("an ack serialises"));
+                state.send_text(
+                    hub,
+                    id,
+                    serde_json::to_string(&ack).expect("an ack serialises"),
+                );
             }
             Next::Reply(None)
         }
@@ -782,13 +786,24 @@ async fn handle(
         // A frame of a type we do not speak, or a known type with bad fields: answered
         // BadRequest when it has an ackId, ignored otherwise.
         unknown @ ClientFrame::Unknown(_) => {
-            let known = ["joinGroup", "leaveGroup", "sendToGroup", "event", "sequenceAck", "ping"];
+            let known = [
+                "joinGroup",
+                "leaveGroup",
+                "sendToGroup",
+                "event",
+                "sequenceAck",
+                "ping",
+            ];
             let reason = if known.contains(&unknown.type_name()) {
                 "the message is not valid"
             } else {
                 "unsupported message type"
             };
-            Next::Reply(unknown.ack_id().map(|a| ack(a, Some((AckErrorName::BadRequest, reason.into())))))
+            Next::Reply(
+                unknown
+                    .ack_id()
+                    .map(|a| ack(a, Some((AckErrorName::BadRequest, reason.into())))),
+            )
         }
     }
 }

@@ -206,7 +206,10 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
         .unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.error_code(), Some("Error.Connection.NotExisted"));
-    client.remove_user_from_group("room", "bob", None).await.unwrap();
+    client
+        .remove_user_from_group("room", "bob", None)
+        .await
+        .unwrap();
     client
         .remove_connection_from_all_groups(&alice_id, None)
         .await
@@ -597,7 +600,10 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
     let connected = next_json(&mut first).await;
     let id = connected["connectionId"].as_str().unwrap().to_owned();
     let reconnection_token = connected["reconnectionToken"].as_str().unwrap().to_owned();
-    client.add_connection_to_group("room", &id, None).await.unwrap();
+    client
+        .add_connection_to_group("room", &id, None)
+        .await
+        .unwrap();
 
     client
         .send_to_all(Payload::text("one"), None)
@@ -676,7 +682,8 @@ async fn a_slow_client_is_closed_without_stalling_the_others() {
             .unwrap();
     let mut slow = connect(&token(&client, Some("slow"), vec![]).await, None).await;
     let mut fast = connect(&token(&client, Some("fast"), vec![]).await, None).await;
-    while !(client.user_exists("slow", None).await.unwrap() && client.user_exists("fast", None).await.unwrap())
+    while !(client.user_exists("slow", None).await.unwrap()
+        && client.user_exists("fast", None).await.unwrap())
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -744,7 +751,10 @@ async fn raw_clients_in_send_to_group_mode_publish_their_frames() {
         .as_str()
         .unwrap()
         .to_owned();
-    client.add_connection_to_group("room", &id, None).await.unwrap();
+    client
+        .add_connection_to_group("room", &id, None)
+        .await
+        .unwrap();
 
     let allowed = token(
         &client,

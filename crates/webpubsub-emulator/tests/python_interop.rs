@@ -80,9 +80,12 @@ async fn official_python_packages_work_against_the_emulator() {
         return;
     };
     let emulator = Emulator::builder().start().await.unwrap();
-    let ours =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "pyhub", None)
-            .unwrap();
+    let ours = WebPubSubServiceClient::from_connection_string(
+        &emulator.connection_string(),
+        "pyhub",
+        None,
+    )
+    .unwrap();
     let rust_url = ours
         .get_client_access_token(Some(ClientAccessTokenOptions {
             user_id: Some("rust-user".into()),

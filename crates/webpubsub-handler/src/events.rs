@@ -137,7 +137,8 @@ pub struct UserEvent {
 ///
 /// ```
 /// use webpubsub_handler::{ConnectResponse, EventContext, EventHandler, UserEvent, UserEventResponse};
-/// use webpubsub_protocol::{ConnectEventRequest, Payload};
+/// use webpubsub_protocol::events::ConnectEventRequest;
+/// use webpubsub_protocol::{ContentType, Payload};
 ///
 /// struct Chat;
 ///
@@ -155,8 +156,8 @@ pub struct UserEvent {
 ///
 ///     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
 ///         let name = ctx.state("name").and_then(|v| v.as_str()).unwrap_or("anonymous").to_owned();
-///         match event.data {
-///             Payload::Text(text) => UserEventResponse::Reply(Payload::Text(format!("{name}: {text}"))),
+///         match (event.data.content_type(), event.data.as_text()) {
+///             (ContentType::Text, Some(text)) => UserEventResponse::Reply(Payload::text(format!("{name}: {text}"))),
 ///             _ => UserEventResponse::Empty,
 ///         }
 ///     }

@@ -11,7 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-
 /// The kind of event, from `ce-type`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventType {

@@ -74,7 +74,11 @@ impl Subprotocol {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ClientFrame {
     /// `{"type":"joinGroup","group":..,"ackId":..}`
     JoinGroup {
@@ -222,7 +226,11 @@ pub struct AckError {
 
 /// Where a `message` frame came from (`from` and its fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "from", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "from",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum MessageSource {
     /// Sent to a group (by a client or the REST API).
     Group {
@@ -238,7 +246,11 @@ pub enum MessageSource {
 
 /// The `event` of a `system` frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "event",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum SystemEvent {
     /// `connected`: the first frame of a connection.
     Connected {
@@ -277,7 +289,11 @@ pub enum SystemEvent {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ServerFrame {
     /// `{"type":"system","event":..,...}`
     System(SystemEvent),

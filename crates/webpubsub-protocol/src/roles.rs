@@ -296,7 +296,11 @@ mod tests {
             ("a*b*c*d*e", "abcde", true),
         ];
         for (pattern, group, expected) in cases {
-            assert_eq!(wildcard_matches(pattern, group), expected, "{pattern} {group}");
+            assert_eq!(
+                wildcard_matches(pattern, group),
+                expected,
+                "{pattern} {group}"
+            );
         }
     }
 
@@ -324,7 +328,15 @@ mod tests {
         );
         assert_eq!(grant_of("webpubsub.sendToGroupX"), None);
         assert_eq!(grant_of("admin"), None);
-        assert!(role_allows("webpubsub.joinLeaveGroup.g", Permission::JoinLeaveGroup, "g"));
-        assert!(!role_allows("webpubsub.joinLeaveGroup.g", Permission::JoinLeaveGroup, "h"));
+        assert!(role_allows(
+            "webpubsub.joinLeaveGroup.g",
+            Permission::JoinLeaveGroup,
+            "g"
+        ));
+        assert!(!role_allows(
+            "webpubsub.joinLeaveGroup.g",
+            Permission::JoinLeaveGroup,
+            "h"
+        ));
     }
 }

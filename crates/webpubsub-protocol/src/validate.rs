@@ -230,10 +230,7 @@ mod tests {
     fn group_rule() {
         assert_eq!(group("g/1 #?é"), Ok(()));
         assert_eq!(group(&"é".repeat(1024)), Ok(()));
-        assert_eq!(
-            group("").unwrap_err().rule(),
-            &ValidationRule::NonEmpty
-        );
+        assert_eq!(group("").unwrap_err().rule(), &ValidationRule::NonEmpty);
         assert_eq!(
             group(" \t\n").unwrap_err().rule(),
             &ValidationRule::NotBlank
@@ -260,9 +257,7 @@ mod tests {
             "invalid messageTtlSeconds: must be from 0 to 300"
         );
         assert_eq!(
-            non_empty("connectionId", "")
-                .unwrap_err()
-                .to_string(),
+            non_empty("connectionId", "").unwrap_err().to_string(),
             "invalid connectionId: must not be empty"
         );
         assert_eq!(

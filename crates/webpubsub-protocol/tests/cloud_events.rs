@@ -165,7 +165,10 @@ fn connect_response_disconnected_and_user_events() {
         Payload::text("t"),
         Payload::binary(vec![9]),
     ] {
-        let back = Payload::from_content_type(payload.content_type().as_str(), payload.body().to_vec().into());
+        let back = Payload::from_content_type(
+            payload.content_type().as_str(),
+            payload.body().to_vec().into(),
+        );
         assert_eq!(back, Ok(payload));
     }
 }

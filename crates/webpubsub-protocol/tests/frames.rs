@@ -161,7 +161,8 @@ fn documented_server_frames() {
 #[test]
 fn unknown_types_are_kept_not_rejected() {
     let frame: ClientFrame =
-        serde_json::from_str(r#"{"type":"invoke","invocationId":"7","event":"e","ackId":9}"#).unwrap();
+        serde_json::from_str(r#"{"type":"invoke","invocationId":"7","event":"e","ackId":9}"#)
+            .unwrap();
     let ClientFrame::Unknown(raw) = &frame else {
         panic!("{frame:?}")
     };
@@ -189,10 +190,22 @@ fn malformed_frames_are_kept_as_unknown_or_rejected_never_panics() {
     for (text, kind) in [
         (r#"{"type":"joinGroup"}"#, "joinGroup"),
         (r#"{"type":"joinGroup","group":1}"#, "joinGroup"),
-        (r#"{"type":"joinGroup","group":"g","ackId":-1}"#, "joinGroup"),
-        (r#"{"type":"sendToGroup","group":"g","dataType":"xml","data":"x"}"#, "sendToGroup"),
-        (r#"{"type":"sendToGroup","group":"g","dataType":"binary","data":"not base64!"}"#, "sendToGroup"),
-        (r#"{"type":"sendToGroup","group":"g","dataType":"text","data":5}"#, "sendToGroup"),
+        (
+            r#"{"type":"joinGroup","group":"g","ackId":-1}"#,
+            "joinGroup",
+        ),
+        (
+            r#"{"type":"sendToGroup","group":"g","dataType":"xml","data":"x"}"#,
+            "sendToGroup",
+        ),
+        (
+            r#"{"type":"sendToGroup","group":"g","dataType":"binary","data":"not base64!"}"#,
+            "sendToGroup",
+        ),
+        (
+            r#"{"type":"sendToGroup","group":"g","dataType":"text","data":5}"#,
+            "sendToGroup",
+        ),
         (r#"{"type":"sequenceAck","sequenceId":"12"}"#, "sequenceAck"),
         (r#"{"type":"event","data":"x"}"#, "event"),
         ("null", ""),
@@ -238,16 +251,26 @@ fn payloads_decode_by_data_type() {
         Payload::binary(vec![0, 255]),
     ] {
         let data: Value = serde_json::from_str(payload.to_frame_data().get()).unwrap();
-        assert_eq!(Payload::from_frame(payload.data_type(), data).unwrap(), payload);
+        assert_eq!(
+            Payload::from_frame(payload.data_type(), data).unwrap(),
+            payload
+        );
     }
     // JSON goes out byte for byte, as the sender wrote it.
     let exact = Payload::json_raw(&b"{ \"n\": 1.50 }"[..]).unwrap();
-    let frame = ServerFrame::Message { from: MessageSource::Server, data: exact, sequence_id: None };
+    let frame = ServerFrame::Message {
+        from: MessageSource::Server,
+        data: exact,
+        sequence_id: None,
+    };
     assert_eq!(
         serde_json::to_string(&frame).unwrap(),
         r#"{"type":"message","from":"server","dataType":"json","data":{ "n": 1.50 }}"#
     );
     assert_eq!(Subprotocol::Json.as_str(), JSON_SUBPROTOCOL);
     assert_eq!(JSON_SUBPROTOCOL, "json.webpubsub.azure.v1");
-    assert_eq!(JSON_RELIABLE_SUBPROTOCOL, "json.reliable.webpubsub.azure.v1");
+    assert_eq!(
+        JSON_RELIABLE_SUBPROTOCOL,
+        "json.reliable.webpubsub.azure.v1"
+    );
 }

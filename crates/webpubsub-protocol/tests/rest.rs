@@ -267,8 +267,14 @@ fn every_rule_is_checked_before_sending() {
 #[test]
 fn operation_table_is_complete() {
     assert_eq!(OperationId::all().count(), 25);
-    assert_eq!(OperationId::SendToAll.success_status(), StatusCode::ACCEPTED);
-    assert_eq!(OperationId::CloseConnection.success_status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        OperationId::SendToAll.success_status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        OperationId::CloseConnection.success_status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(OperationId::AddUserToGroup.success_status(), StatusCode::OK);
     assert!(OperationId::GroupExists.is_success(StatusCode::OK));
     assert!(!OperationId::SendToAll.is_success(StatusCode::OK));
@@ -318,30 +324,113 @@ fn every_operation_parses_back_to_what_was_rendered() {
     let filter = Some(Filter::user_id().eq("a'b").and(Filter::in_groups("x")));
     let seen = round_trips!(
         GetServiceStatus(GetServiceStatus),
-        SendToAll(SendToAll { message: Payload::json(&[1, 2]).unwrap(), excluded: vec!["c 1".into(), "c2".into()], filter: filter.clone(), message_ttl_seconds: Some(30) }),
-        SendToUser(SendToUser { user_id: "u/1".into(), message: Payload::text("hi"), filter: filter.clone(), message_ttl_seconds: None }),
-        SendToGroup(SendToGroup { group: group(), message: Payload::binary(vec![0, 1]), excluded: vec![], filter: None, message_ttl_seconds: Some(0) }),
-        SendToConnection(SendToConnection { connection_id: "c".into(), message: Payload::text(""), message_ttl_seconds: None }),
-        CloseAllConnections(CloseAllConnections { excluded: vec!["a".into()], reason: Some("bye now".into()) }),
-        CloseGroupConnections(CloseGroupConnections { group: group(), excluded: vec![], reason: None }),
-        CloseUserConnections(CloseUserConnections { user_id: "u".into(), excluded: vec!["x".into()], reason: Some("r".into()) }),
-        CloseConnection(CloseConnection { connection_id: "c?1".into(), reason: Some("r".into()) }),
-        ConnectionExists(ConnectionExists { connection_id: "c".into() }),
+        SendToAll(SendToAll {
+            message: Payload::json(&[1, 2]).unwrap(),
+            excluded: vec!["c 1".into(), "c2".into()],
+            filter: filter.clone(),
+            message_ttl_seconds: Some(30)
+        }),
+        SendToUser(SendToUser {
+            user_id: "u/1".into(),
+            message: Payload::text("hi"),
+            filter: filter.clone(),
+            message_ttl_seconds: None
+        }),
+        SendToGroup(SendToGroup {
+            group: group(),
+            message: Payload::binary(vec![0, 1]),
+            excluded: vec![],
+            filter: None,
+            message_ttl_seconds: Some(0)
+        }),
+        SendToConnection(SendToConnection {
+            connection_id: "c".into(),
+            message: Payload::text(""),
+            message_ttl_seconds: None
+        }),
+        CloseAllConnections(CloseAllConnections {
+            excluded: vec!["a".into()],
+            reason: Some("bye now".into())
+        }),
+        CloseGroupConnections(CloseGroupConnections {
+            group: group(),
+            excluded: vec![],
+            reason: None
+        }),
+        CloseUserConnections(CloseUserConnections {
+            user_id: "u".into(),
+            excluded: vec!["x".into()],
+            reason: Some("r".into())
+        }),
+        CloseConnection(CloseConnection {
+            connection_id: "c?1".into(),
+            reason: Some("r".into())
+        }),
+        ConnectionExists(ConnectionExists {
+            connection_id: "c".into()
+        }),
         GroupExists(GroupExists { group: group() }),
-        UserExists(UserExists { user_id: "u".into() }),
-        AddConnectionToGroup(AddConnectionToGroup { group: group(), connection_id: "c".into() }),
-        RemoveConnectionFromGroup(RemoveConnectionFromGroup { group: group(), connection_id: "c".into() }),
-        RemoveConnectionFromAllGroups(RemoveConnectionFromAllGroups { connection_id: "c".into() }),
-        AddUserToGroup(AddUserToGroup { user_id: "u".into(), group: group() }),
-        RemoveUserFromGroup(RemoveUserFromGroup { user_id: "u".into(), group: group() }),
-        RemoveUserFromAllGroups(RemoveUserFromAllGroups { user_id: "u".into() }),
-        AddConnectionsToGroups(AddConnectionsToGroups(GroupsFilterBody { groups: vec![group()], filter: filter.clone() })),
-        RemoveConnectionsFromGroups(RemoveConnectionsFromGroups(GroupsFilterBody { groups: vec!["a".into()], filter: None })),
-        GrantPermission(GrantPermission { permission: Permission::SendToGroup, connection_id: "c".into(), target_name: Some(group()) }),
-        RevokePermission(RevokePermission { permission: Permission::JoinLeaveGroup, connection_id: "c".into(), target_name: None }),
-        CheckPermission(CheckPermission { permission: Permission::SendToGroup, connection_id: "c".into(), target_name: None }),
-        ListConnectionsInGroup(ListConnectionsInGroup { group: group(), max_page_size: Some(2), top: Some(5), continuation_token: Some("t 1".into()) }),
-        GenerateClientToken(GenerateClientToken { user_id: Some("u".into()), roles: vec!["webpubsub.joinLeaveGroup".into()], minutes_to_expire: 5, groups: vec![group()], client_type: ClientProtocol::Mqtt }),
+        UserExists(UserExists {
+            user_id: "u".into()
+        }),
+        AddConnectionToGroup(AddConnectionToGroup {
+            group: group(),
+            connection_id: "c".into()
+        }),
+        RemoveConnectionFromGroup(RemoveConnectionFromGroup {
+            group: group(),
+            connection_id: "c".into()
+        }),
+        RemoveConnectionFromAllGroups(RemoveConnectionFromAllGroups {
+            connection_id: "c".into()
+        }),
+        AddUserToGroup(AddUserToGroup {
+            user_id: "u".into(),
+            group: group()
+        }),
+        RemoveUserFromGroup(RemoveUserFromGroup {
+            user_id: "u".into(),
+            group: group()
+        }),
+        RemoveUserFromAllGroups(RemoveUserFromAllGroups {
+            user_id: "u".into()
+        }),
+        AddConnectionsToGroups(AddConnectionsToGroups(GroupsFilterBody {
+            groups: vec![group()],
+            filter: filter.clone()
+        })),
+        RemoveConnectionsFromGroups(RemoveConnectionsFromGroups(GroupsFilterBody {
+            groups: vec!["a".into()],
+            filter: None
+        })),
+        GrantPermission(GrantPermission {
+            permission: Permission::SendToGroup,
+            connection_id: "c".into(),
+            target_name: Some(group())
+        }),
+        RevokePermission(RevokePermission {
+            permission: Permission::JoinLeaveGroup,
+            connection_id: "c".into(),
+            target_name: None
+        }),
+        CheckPermission(CheckPermission {
+            permission: Permission::SendToGroup,
+            connection_id: "c".into(),
+            target_name: None
+        }),
+        ListConnectionsInGroup(ListConnectionsInGroup {
+            group: group(),
+            max_page_size: Some(2),
+            top: Some(5),
+            continuation_token: Some("t 1".into())
+        }),
+        GenerateClientToken(GenerateClientToken {
+            user_id: Some("u".into()),
+            roles: vec!["webpubsub.joinLeaveGroup".into()],
+            minutes_to_expire: 5,
+            groups: vec![group()],
+            client_type: ClientProtocol::Mqtt
+        }),
     );
     let mut all: Vec<_> = OperationId::all().collect();
     all.sort_by_key(|id| id.as_str());
@@ -353,24 +442,90 @@ fn every_operation_parses_back_to_what_was_rendered() {
 
 #[test]
 fn routing_answers_like_the_service() {
-    assert_eq!(route(&Method::GET, "/api/nothing").unwrap_err(), RouteError::NotFound);
+    assert_eq!(
+        route(&Method::GET, "/api/nothing").unwrap_err(),
+        RouteError::NotFound
+    );
     assert_eq!(
         route(&Method::GET, "/api/hubs/h/:send").unwrap_err(),
         RouteError::MethodNotAllowed
     );
-    assert_eq!(route(&Method::GET, "/api/health").unwrap().0, OperationId::GetServiceStatus);
-    assert_eq!(route(&Method::POST, "/api/hubs/h/groups/%ZZ/:send").unwrap_err(), RouteError::BadPath);
+    assert_eq!(
+        route(&Method::GET, "/api/health").unwrap().0,
+        OperationId::GetServiceStatus
+    );
+    assert_eq!(
+        route(&Method::POST, "/api/hubs/h/groups/%ZZ/:send").unwrap_err(),
+        RouteError::BadPath
+    );
     let bad = |method: &Method, path: &str, query: Option<&str>, content_type: Option<&str>| {
-        RestRequest::parse(IncomingRequest { method, path, query, content_type, body: "x".into() })
-            .unwrap_err()
-            .status()
-            .as_u16()
+        RestRequest::parse(IncomingRequest {
+            method,
+            path,
+            query,
+            content_type,
+            body: "x".into(),
+        })
+        .unwrap_err()
+        .status()
+        .as_u16()
     };
-    assert_eq!(bad(&Method::POST, "/api/hubs/h/:send", None, Some("image/png")), 415);
-    assert_eq!(bad(&Method::POST, "/api/hubs/h/:send", None, Some("application/json")), 400);
-    assert_eq!(bad(&Method::POST, "/api/hubs/h/:send", Some("filter=userId%20eq"), Some("text/plain")), 400);
-    assert_eq!(bad(&Method::POST, "/api/hubs/h/:send", Some("messageTtlSeconds=301"), Some("text/plain")), 400);
-    assert_eq!(bad(&Method::POST, "/api/hubs/1h/:send", None, Some("text/plain")), 400);
-    assert_eq!(bad(&Method::PUT, "/api/hubs/h/groups/%20/connections/c", None, None), 400);
-    assert_eq!(bad(&Method::PUT, "/api/hubs/h/permissions/admin/connections/c", None, None), 400);
+    assert_eq!(
+        bad(&Method::POST, "/api/hubs/h/:send", None, Some("image/png")),
+        415
+    );
+    assert_eq!(
+        bad(
+            &Method::POST,
+            "/api/hubs/h/:send",
+            None,
+            Some("application/json")
+        ),
+        400
+    );
+    assert_eq!(
+        bad(
+            &Method::POST,
+            "/api/hubs/h/:send",
+            Some("filter=userId%20eq"),
+            Some("text/plain")
+        ),
+        400
+    );
+    assert_eq!(
+        bad(
+            &Method::POST,
+            "/api/hubs/h/:send",
+            Some("messageTtlSeconds=301"),
+            Some("text/plain")
+        ),
+        400
+    );
+    assert_eq!(
+        bad(
+            &Method::POST,
+            "/api/hubs/1h/:send",
+            None,
+            Some("text/plain")
+        ),
+        400
+    );
+    assert_eq!(
+        bad(
+            &Method::PUT,
+            "/api/hubs/h/groups/%20/connections/c",
+            None,
+            None
+        ),
+        400
+    );
+    assert_eq!(
+        bad(
+            &Method::PUT,
+            "/api/hubs/h/permissions/admin/connections/c",
+            None,
+            None
+        ),
+        400
+    );
 }

@@ -301,7 +301,11 @@ fn every_spec_example_renders_to_the_spec_request() {
                 );
                 assert_eq!(
                     rendered.url(ENDPOINT),
-                    format!("{ENDPOINT}{}?{}", rendered.path(), rendered.query().unwrap())
+                    format!(
+                        "{ENDPOINT}{}?{}",
+                        rendered.path(),
+                        rendered.query().unwrap()
+                    )
                 );
                 // ... and parses back to the same operation, as the emulator routes it.
                 let parsed = RestRequest::parse(IncomingRequest {
@@ -330,9 +334,7 @@ fn every_spec_example_renders_to_the_spec_request() {
         }
     }
     seen.sort();
-    let mut ours: Vec<String> = OperationId::all()
-        .map(|o| o.as_str().to_owned())
-        .collect();
+    let mut ours: Vec<String> = OperationId::all().map(|o| o.as_str().to_owned()).collect();
     ours.sort();
     assert_eq!(
         seen, ours,

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::Either;
 use webpubsub_auth::{
-    client_access_token, unverified_expiry, AccessKey, ClientAccessToken,
-    ClientAccessTokenOptions, ConnectionString, Endpoint,
+    client_access_token, unverified_expiry, AccessKey, ClientAccessToken, ClientAccessTokenOptions,
+    ConnectionString, Endpoint,
 };
 use webpubsub_protocol::rest::{ClientTokenResponse, GenerateClientToken, Operation, Target};
 use webpubsub_protocol::validate;
@@ -30,6 +30,7 @@ use crate::pipeline::{expect_success, Answer, Pipeline};
 /// let client = WebPubSubServiceClient::from_connection_string(
 ///     "Endpoint=https://contoso.webpubsub.azure.com;AccessKey=<key>;Version=1.0;",
 ///     "chat",
+///     None,
 /// )?;
 /// client.send_to_all(Payload::text("hello, everyone"), None).await?;
 /// client.group("room-1").send(Payload::json(&serde_json::json!({"from": "server"}))?, None).await?;
@@ -229,8 +230,8 @@ impl WebPubSubServiceClient {
             self.hub()
         );
         // The token's own `exp` (the service decides), the requested lifetime if it has none.
-        let expires_at = unverified_expiry(&body.token)
-            .unwrap_or(issued + Duration::from_secs(minutes * 60));
+        let expires_at =
+            unverified_expiry(&body.token).unwrap_or(issued + Duration::from_secs(minutes * 60));
         Ok(ClientAccessToken {
             url: format!("{base_url}?access_token={}", body.token),
             token: body.token,

@@ -125,7 +125,10 @@ impl Error {
 
     /// The service's error message.
     pub fn message(&self) -> Option<&str> {
-        self.inner.service.as_ref().and_then(|s| s.message.as_deref())
+        self.inner
+            .service
+            .as_ref()
+            .and_then(|s| s.message.as_deref())
     }
 
     /// The raw response body of a service error.
@@ -209,7 +212,8 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         let mut d = f.debug_struct("Error");
-        d.field("kind", &inner.kind).field("context", &inner.context);
+        d.field("kind", &inner.kind)
+            .field("context", &inner.context);
         if let Some(service) = &inner.service {
             d.field("status", &service.status)
                 .field("code", &service.code)

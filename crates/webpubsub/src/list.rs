@@ -40,6 +40,8 @@ pub struct Page {
 pub struct GroupMembers {
     pages: Pages,
     buffered: VecDeque<GroupMember>,
+    /// `top`, counted down here too, in case a server does not.
+    remaining: Option<u32>,
 }
 
 type Pages = Pin<Box<dyn Stream<Item = Result<Page>> + Send + 'static>>;
@@ -63,7 +65,6 @@ impl GroupMembers {
     pub fn by_page(self) -> impl Stream<Item = Result<Page>> + Send + Unpin + 'static {
         self.pages
     }
-
 }
 
 impl Stream for GroupMembers {
@@ -73,7 +74,13 @@ impl Stream for GroupMembers {
         let this = self.get_mut();
         // Members are drained page by page; `buffered` holds the rest of the current page.
         loop {
+            if this.remaining == Some(0) {
+                return Poll::Ready(None);
+            }
             if let Some(member) = this.buffered.pop_front() {
+                if let Some(left) = this.remaining.as_mut() {
+                    *left -= 1;
+                }
                 return Poll::Ready(Some(Ok(member)));
             }
             match this.pages.as_mut().poll_next(cx) {
@@ -122,6 +129,7 @@ impl WebPubSubServiceClient {
         options: Option<ListConnectionsOptions>,
     ) -> GroupMembers {
         let options = options.unwrap_or_default();
+        let remaining = options.top;
         let first = ListConnectionsInGroup {
             group: group.to_owned(),
             max_page_size: options.max_page_size,
@@ -170,6 +178,7 @@ impl WebPubSubServiceClient {
         GroupMembers {
             pages: Box::pin(pages),
             buffered: VecDeque::new(),
+            remaining,
         }
     }
 }

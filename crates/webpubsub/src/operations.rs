@@ -532,7 +532,10 @@ impl WebPubSubServiceClient {
     }
 }
 
-fn groups_filter<S: AsRef<str>>(groups: &[S], options: Option<GroupsFilterOptions>) -> GroupsFilterBody {
+fn groups_filter<S: AsRef<str>>(
+    groups: &[S],
+    options: Option<GroupsFilterOptions>,
+) -> GroupsFilterBody {
     GroupsFilterBody {
         groups: groups.iter().map(|g| g.as_ref().to_owned()).collect(),
         filter: options.unwrap_or_default().filter,

@@ -229,9 +229,12 @@ impl Pipeline {
     ) -> impl Future<Output = Result<Answer>> + Send + '_ {
         let operation = parts.operation;
         let span = tracing::debug_span!("webpubsub.operation", operation = %operation, hub = %hub);
-        let run = self
-            .send_with_retries(parts)
-            .map(move |result| result.map(|response| Answer { operation, response }));
+        let run = self.send_with_retries(parts).map(move |result| {
+            result.map(|response| Answer {
+                operation,
+                response,
+            })
+        });
         if span.is_disabled() {
             Either::Left(run)
         } else {

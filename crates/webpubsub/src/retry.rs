@@ -10,8 +10,8 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode};
 use http::Method;
+use http::{HeaderMap, Response, StatusCode};
 
 /// Statuses worth retrying: 408, 429, 500, 502, 503, 504.
 pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];

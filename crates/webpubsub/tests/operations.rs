@@ -32,6 +32,16 @@ fn status_capture(status: u16) -> CaptureClient {
     CaptureClient::with_responder(move |_| Ok(response(status, "")))
 }
 
+/// Answers every request with its operation's declared success status (the operation table's).
+fn success_capture() -> CaptureClient {
+    CaptureClient::with_responder(|request| {
+        let (operation, _) =
+            webpubsub_protocol::rest::route(request.method(), request.uri().path())
+                .expect("a known operation");
+        Ok(response(operation.success_status().as_u16(), ""))
+    })
+}
+
 struct Expect {
     method: &'static str,
     path: &'static str,
@@ -83,7 +93,7 @@ fn check(request: &CapturedRequest, expect: &Expect) {
 
 macro_rules! op_case {
     ($client:ident, $call:expr, $expect:expr) => {{
-        let capture = status_capture(200);
+        let capture = success_capture();
         let $client = client_with(&capture);
         let result = $call.await;
         assert!(result.is_ok(), "{:?}", result.err());
@@ -201,7 +211,12 @@ async fn every_operation_sends_exactly_what_the_service_expects() {
     );
     op_case!(
         c,
-        c.close_connection("conn1", Some(CloseConnectionOptions { reason: Some("kicked".into()) })),
+        c.close_connection(
+            "conn1",
+            Some(CloseConnectionOptions {
+                reason: Some("kicked".into())
+            })
+        ),
         Expect {
             method: "DELETE",
             path: "/api/hubs/hub1/connections/conn1",
@@ -424,13 +439,17 @@ async fn statuses_map_to_results_and_errors() {
             }
         }
     }
-    // 2xx of any flavour is success for the other operations.
-    for status in [200, 202, 204] {
-        let client = client_with(&status_capture(status));
-        client.send_to_all(Payload::text("x"), None).await.unwrap();
-        client.add_user_to_group("g", "u", None).await.unwrap();
-        client.close_connection("c", None).await.unwrap();
-    }
+    // Success is the operation's declared status (the operation table's); another 2xx is not.
+    let client = client_with(&success_capture());
+    client.send_to_all(Payload::text("x"), None).await.unwrap();
+    client.add_user_to_group("g", "u", None).await.unwrap();
+    client.close_connection("c", None).await.unwrap();
+    let client = client_with(&status_capture(200));
+    let err = client
+        .send_to_all(Payload::text("x"), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_service() && err.status() == Some(200), "{err:?}");
     // A real 404 body from the service.
     let capture = CaptureClient::with_responder(|_| {
         let mut r = response(
@@ -490,7 +509,7 @@ async fn statuses_map_to_results_and_errors() {
 
 #[tokio::test]
 async fn invalid_input_is_refused_before_sending() {
-    let capture = status_capture(202);
+    let capture = success_capture();
     let client = client_with(&capture);
     let results = [
         client
@@ -508,12 +527,8 @@ async fn invalid_input_is_refused_before_sending() {
         client
             .send_to_all(Payload::binary(vec![0; 1024 * 1024 + 1]), None)
             .await,
-        client
-            .add_connections_to_groups::<&str>(&[], None)
-            .await,
-        client
-            .add_connections_to_groups(&["a\nb"], None)
-            .await,
+        client.add_connections_to_groups::<&str>(&[], None).await,
+        client.add_connections_to_groups(&["a\nb"], None).await,
     ];
     for result in results {
         let err = result.unwrap_err();
@@ -539,7 +554,7 @@ async fn invalid_input_is_refused_before_sending() {
 
 #[tokio::test]
 async fn hubs_groups_and_reverse_proxy() {
-    let capture = status_capture(202);
+    let capture = success_capture();
     let client = client_with(&capture);
     client
         .with_hub("other")
@@ -683,11 +698,13 @@ async fn listing_follows_next_links_on_our_own_endpoint_only() {
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].uri.to_string(), "https://contoso.webpubsub.azure.com/api/hubs/hub1/groups/room/connections?maxpagesize=2&top=10&api-version=2024-12-01");
     assert_eq!(requests[1].uri.host(), Some("contoso.webpubsub.azure.com"));
+    // Bodiless POST/PUT/DELETE say so (RFC 9110); a GET does not.
+    assert_eq!(requests[1].header("content-length"), None);
     assert_eq!(
         parse_query(requests[1].uri.query().unwrap()),
         [
-            ("top", "8"),
             ("maxpagesize", "2"),
+            ("top", "8"),
             ("continuationToken", "c2"),
             ("api-version", "2024-12-01")
         ]
@@ -726,4 +743,74 @@ async fn listing_follows_next_links_on_our_own_endpoint_only() {
         .await
         .unwrap_err();
     assert!(err.is_decode());
+}
+
+#[tokio::test]
+async fn path_prefixes_are_joined_never_doubled_and_pages_resume() {
+    // An endpoint behind a gateway with a path prefix: every page goes to /apim/api/..., once.
+    let capture = CaptureClient::with_responder(|request| {
+        let body = if request
+            .uri()
+            .query()
+            .unwrap_or("")
+            .contains("continuationToken")
+        {
+            r#"{"value":[{"connectionId":"c2"}]}"#
+        } else {
+            r#"{"value":[{"connectionId":"c1"}],"nextLink":"https://gw.example/apim/api/hubs/hub1/groups/g/connections?maxpagesize=1&continuationToken=c1"}"#
+        };
+        Ok(response(200, Bytes::from(body)))
+    });
+    let options = WebPubSubServiceClientOptions {
+        transport: Some(std::sync::Arc::new(capture.clone())),
+        retry: RetryOptions::none(),
+        ..Default::default()
+    };
+    let client = WebPubSubServiceClient::from_connection_string(
+        &format!("Endpoint=https://gw.example/apim;AccessKey={KEY};Version=1.0;"),
+        "hub1",
+        Some(options),
+    )
+    .unwrap();
+    let mut pages = client
+        .list_connections_in_group(
+            "g",
+            Some(ListConnectionsOptions {
+                max_page_size: Some(1),
+                ..Default::default()
+            }),
+        )
+        .by_page();
+    let first = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(first.continuation_token.as_deref(), Some("c1"));
+    let second = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(second.members[0].connection_id, "c2");
+    assert_eq!(second.continuation_token, None);
+    assert!(pages.try_next().await.unwrap().is_none());
+    for request in capture.requests() {
+        assert_eq!(
+            request.uri.path(),
+            "/apim/api/hubs/hub1/groups/g/connections"
+        );
+    }
+    // Resuming from a token starts there.
+    let resumed: Vec<GroupMember> = client
+        .list_connections_in_group(
+            "g",
+            Some(ListConnectionsOptions {
+                continuation_token: Some("c1".into()),
+                ..Default::default()
+            }),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(resumed.len(), 1);
+    // A bodiless POST carries Content-Length: 0.
+    let sends = success_capture();
+    client_with(&sends)
+        .close_all_connections(None)
+        .await
+        .unwrap();
+    assert_eq!(sends.last().header("content-length"), Some("0"));
 }

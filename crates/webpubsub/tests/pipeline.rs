@@ -149,8 +149,16 @@ async fn sends_retry_only_when_not_processed() {
             .expect("the transport error is the source");
         assert_eq!(transport.kind(), kind);
         // A transport timeout is a timeout, a broken connection a transport error.
-        assert_eq!(err.is_timeout(), kind == TransportKind::ResponseTimeout, "{err:?}");
-        assert_eq!(err.is_transport(), kind != TransportKind::ResponseTimeout, "{err:?}");
+        assert_eq!(
+            err.is_timeout(),
+            kind == TransportKind::ResponseTimeout,
+            "{err:?}"
+        );
+        assert_eq!(
+            err.is_transport(),
+            kind != TransportKind::ResponseTimeout,
+            "{err:?}"
+        );
     }
     let t = Scripted::new(vec![ScriptStep::Hang, ok(202)]);
     let err = send(&client(&t, RetryOptions::default()))
@@ -439,20 +447,34 @@ async fn entra_client_tokens_come_from_generate_token() {
             roles: vec![Role::join_leave_group(), Role::send_to_group()],
             groups: vec!["g".into()],
             expires_after: Duration::from_secs(30 * 60),
-            protocol: ClientProtocol::SocketIo,
+            protocol: ClientProtocol::Mqtt,
             ..Default::default()
         }))
         .await
         .unwrap();
-    assert_eq!(token.url, "wss://contoso.webpubsub.azure.com/clients/socketio/hubs/hub?access_token=service.minted.jwt");
+    assert_eq!(
+        token.url,
+        "wss://contoso.webpubsub.azure.com/clients/mqtt/hubs/hub?access_token=service.minted.jwt"
+    );
     let request = capture.last();
     assert_eq!(request.method, "POST");
     assert_eq!(
         request.uri.to_string(),
         "https://contoso.webpubsub.azure.com/api/hubs/hub/:generateToken?userId=u&role=webpubsub.joinLeaveGroup\
-         &role=webpubsub.sendToGroup&minutesToExpire=30&group=g&clientType=SocketIO&api-version=2024-12-01"
+         &role=webpubsub.sendToGroup&minutesToExpire=30&group=g&clientType=MQTT&api-version=2024-12-01"
     );
     assert!(!format!("{token:?}").contains("service.minted.jwt"));
+    // api-version 2024-12-01 has no Socket.IO clientType: refused before anything is sent.
+    let before = capture.requests().len();
+    let err = client
+        .get_client_access_token(Some(ClientAccessTokenOptions {
+            protocol: ClientProtocol::SocketIo,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err:?}");
+    assert_eq!(capture.requests().len(), before);
 }
 
 /// Collects everything `tracing` writes, at every level.
@@ -519,7 +541,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     let bad = webpubsub::WebPubSubServiceClient::from_connection_string(
         &format!("Endpoint=https://h;AccessKey={KEY};Port=x"),
         "hub",
-    None,
+        None,
     )
     .unwrap_err();
     texts.push(bad.to_string());

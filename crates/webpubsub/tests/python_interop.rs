@@ -185,15 +185,26 @@ async fn ours(connection_string: &str) {
     )
     .await
     .unwrap();
-    c.close_connection("c1", Some(CloseConnectionOptions { reason: Some("kicked".into()) })).await.unwrap();
+    c.close_connection(
+        "c1",
+        Some(CloseConnectionOptions {
+            reason: Some("kicked".into()),
+        }),
+    )
+    .await
+    .unwrap();
     assert!(c.connection_exists("c1", None).await.unwrap());
     assert!(c.group_exists("g", None).await.unwrap());
     assert!(c.user_exists("u", None).await.unwrap());
     c.add_connection_to_group("g", "c1", None).await.unwrap();
-    c.remove_connection_from_group("g", "c1", None).await.unwrap();
+    c.remove_connection_from_group("g", "c1", None)
+        .await
+        .unwrap();
     c.add_user_to_group("g", "u", None).await.unwrap();
     c.remove_user_from_group("g", "u", None).await.unwrap();
-    c.remove_connection_from_all_groups("c1", None).await.unwrap();
+    c.remove_connection_from_all_groups("c1", None)
+        .await
+        .unwrap();
     c.remove_user_from_all_groups("u", None).await.unwrap();
     let target = || {
         Some(PermissionOptions {

@@ -78,7 +78,9 @@ impl HttpRequestParts {
 
     /// The query pairs, decoded, in order.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        self.query().map(crate::encoding::parse_query).unwrap_or_default()
+        self.query()
+            .map(crate::encoding::parse_query)
+            .unwrap_or_default()
     }
 
     /// The full URL at `origin` (an endpoint or proxy URL without a trailing slash, path prefix
@@ -107,7 +109,8 @@ impl QueryValue for &str {
 impl QueryValue for u32 {
     /// Digits need no encoding.
     fn write_to(&self, out: &mut String) {
-        fmt::Write::write_fmt(out, format_args!("{self}")).expect("writing to a String cannot fail");
+        fmt::Write::write_fmt(out, format_args!("{self}"))
+            .expect("writing to a String cannot fail");
     }
 }
 
@@ -160,7 +163,9 @@ impl<'t> RequestBuilder<'t> {
     }
 
     pub(crate) fn query(mut self, key: &str, value: impl QueryValue) -> Self {
-        self.parts.path_and_query.push(if self.has_query { '&' } else { '?' });
+        self.parts
+            .path_and_query
+            .push(if self.has_query { '&' } else { '?' });
         self.has_query = true;
         // Keys are this crate's literals (`api-version`, `excluded`, ...): nothing to escape.
         self.parts.path_and_query.push_str(key);

@@ -458,7 +458,12 @@ impl RestRequest {
             }
             OperationId::GenerateClientToken => {
                 let minutes_to_expire = query.number("minutesToExpire")?.unwrap_or(60);
-                validate::range("minutesToExpire", minutes_to_expire.into(), 1, i32::MAX as u64)?;
+                validate::range(
+                    "minutesToExpire",
+                    minutes_to_expire.into(),
+                    1,
+                    i32::MAX as u64,
+                )?;
                 let groups = query.all("group");
                 groups
                     .iter()
@@ -489,7 +494,6 @@ impl RestRequest {
         })
     }
 }
-
 
 /// The body of a send: its `Content-Type` decides the payload.
 fn body_payload(incoming: &IncomingRequest<'_>) -> Result<Payload, RouteError> {

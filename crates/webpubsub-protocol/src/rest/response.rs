@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// error the caller reports).
 ///
 /// ```
-/// use webpubsub_protocol::exists_from_status;
+/// use webpubsub_protocol::rest::exists_from_status;
 ///
 /// assert_eq!(exists_from_status(200), Some(true));
 /// assert_eq!(exists_from_status(404), Some(false));
@@ -37,7 +37,7 @@ pub struct GroupMember {
 /// A page of `ListConnectionsInGroup`.
 ///
 /// ```
-/// use webpubsub_protocol::GroupMemberPage;
+/// use webpubsub_protocol::rest::GroupMemberPage;
 ///
 /// let page: GroupMemberPage = serde_json::from_str(
 ///     r#"{"value":[{"connectionId":"c1","userId":null}],"nextLink":"https://h/api/hubs/x/groups/g/connections?continuationToken=c1"}"#,
@@ -111,7 +111,7 @@ pub struct InnerError {
 /// body's code.
 ///
 /// ```
-/// use webpubsub_protocol::ServiceError;
+/// use webpubsub_protocol::rest::ServiceError;
 ///
 /// let body = br#"{"code":"Error.Connection.NotExisted","message":"Connection `c` is not found.","target":"Connection"}"#;
 /// let err = ServiceError::from_response(404, Some("Error.Connection.NotExisted"), body);
