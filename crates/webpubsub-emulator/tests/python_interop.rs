@@ -49,18 +49,18 @@ for label, url in [("python_token", python_url), ("rust_token", rust_url)]:
     while time.time() < deadline and len(received) < 4:
         time.sleep(0.05)
     ops = {
-        "connection_exists": service.connection_exists(connection_id, None),
-        "user_exists": service.user_exists(user_id, None),
-        "group_exists": service.group_exists("room", None),
-        "missing_connection": service.connection_exists("nobody", None),
+        "connection_exists": service.connection_exists(connection_id),
+        "user_exists": service.user_exists(user_id),
+        "group_exists": service.group_exists("room"),
+        "missing_connection": service.connection_exists("nobody"),
     }
     service.grant_permission("sendToGroup", connection_id, target_name="other")
     ops["has_permission"] = service.has_permission("sendToGroup", connection_id, target_name="other")
     service.revoke_permission("sendToGroup", connection_id, target_name="other")
     ops["revoked"] = service.has_permission("sendToGroup", connection_id, target_name="other")
     ops["members"] = [m.connection_id for m in service.list_connections(group="room")]
-    service.remove_connection_from_group("room", connection_id, None)
-    ops["group_after_remove"] = service.group_exists("room", None)
+    service.remove_connection_from_group("room", connection_id)
+    ops["group_after_remove"] = service.group_exists("room")
     client.close()
     report[label] = {"user": user_id, "connection_id": connection_id, "received": received, "ops": ops}
 print(json.dumps(report))
