@@ -329,11 +329,7 @@ fn take_date(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn unverified_expiry(token: &str) -> Option<std::time::SystemTime> {
-    use base64::Engine as _;
-    let claims = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(claims.trim_end_matches('='))
-        .ok()?;
+    let bytes = decode_segment(token.split('.').nth(1)?)?;
     let exp = serde_json::from_slice::<Value>(&bytes)
         .ok()?
         .get("exp")?

@@ -172,7 +172,7 @@ fn serve(
             state.broadcast(hub, &send.excluded, send.filter.as_ref(), &send.message);
             Ok(status(202))
         }
-        RestRequest::SendToUser(send) => deliver(
+        RestRequest::SendToUser(send) => Ok(deliver(
             state,
             hub,
             Scope::User(&send.user_id),
@@ -180,8 +180,8 @@ fn serve(
             send.filter.as_ref(),
             &MessageSource::Server,
             &send.message,
-        ),
-        RestRequest::SendToGroup(send) => deliver(
+        )),
+        RestRequest::SendToGroup(send) => Ok(deliver(
             state,
             hub,
             Scope::Group(&send.group),
@@ -189,8 +189,8 @@ fn serve(
             send.filter.as_ref(),
             &group_source(&send.group),
             &send.message,
-        ),
-        RestRequest::SendToConnection(send) => deliver(
+        )),
+        RestRequest::SendToConnection(send) => Ok(deliver(
             state,
             hub,
             Scope::Connection(&send.connection_id),
@@ -198,35 +198,35 @@ fn serve(
             None,
             &MessageSource::Server,
             &send.message,
-        ),
-        RestRequest::CloseAllConnections(close) => close_scope(
+        )),
+        RestRequest::CloseAllConnections(close) => Ok(close_scope(
             state,
             hub,
             Scope::All,
             &close.excluded,
             &reason(close.reason),
-        ),
-        RestRequest::CloseGroupConnections(close) => close_scope(
+        )),
+        RestRequest::CloseGroupConnections(close) => Ok(close_scope(
             state,
             hub,
             Scope::Group(&close.group),
             &close.excluded,
             &reason(close.reason),
-        ),
-        RestRequest::CloseUserConnections(close) => close_scope(
+        )),
+        RestRequest::CloseUserConnections(close) => Ok(close_scope(
             state,
             hub,
             Scope::User(&close.user_id),
             &close.excluded,
             &reason(close.reason),
-        ),
-        RestRequest::CloseConnection(close) => close_scope(
+        )),
+        RestRequest::CloseConnection(close) => Ok(close_scope(
             state,
             hub,
             Scope::Connection(&close.connection_id),
             &[],
             &reason(close.reason),
-        ),
+        )),
         RestRequest::ConnectionExists(e) => {
             Ok(exists(state.connection_exists(hub, &e.connection_id)))
         }
@@ -317,10 +317,10 @@ fn deliver(
     filter: Option<&Filter>,
     source: &MessageSource,
     message: &Payload,
-) -> Result<Reply, RestError> {
+) -> Reply {
     let ids = state.select(hub, &scope, excluded, filter);
     state.deliver(hub, &ids, source, message, None);
-    Ok(status(202))
+    status(202)
 }
 
 fn close_scope(
@@ -329,10 +329,10 @@ fn close_scope(
     scope: Scope<'_>,
     excluded: &[String],
     reason: &str,
-) -> Result<Reply, RestError> {
+) -> Reply {
     let ids = state.select(hub, &scope, excluded, None);
     state.close(hub, &ids, reason);
-    Ok(status(204))
+    status(204)
 }
 
 fn groups_by_filter(state: &State, hub: &str, body: &GroupsFilterBody, add: bool) -> Reply {

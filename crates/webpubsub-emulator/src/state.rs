@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use webpubsub_protocol::filter::{ConnectionInfo, Filter};
 use webpubsub_protocol::frames::{MessageSource, ServerFrame};
-use webpubsub_protocol::roles::{grant_of, role_allows, Permission};
+use webpubsub_protocol::roles::{grant_of, role_allows, Permission, RoleScope};
 use webpubsub_protocol::{ContentType, Payload};
 
 /// Frames queued for one connection before it counts as slow.
@@ -474,10 +474,9 @@ impl State {
             Some(group) => allowed(c, permission, group),
             None => {
                 c.granted.contains(&(permission, None))
-                    || c.roles.iter().any(|r| {
-                        grant_of(r)
-                            == Some((permission, webpubsub_protocol::roles::RoleScope::AllGroups))
-                    })
+                    || c.roles
+                        .iter()
+                        .any(|r| grant_of(r) == Some((permission, RoleScope::AllGroups)))
             }
         })
     }

@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use webpubsub_auth::{AccessKey, TokenValidator, VerifiedToken, VerifyError};
 use webpubsub_protocol::encoding::percent_decode;
+use webpubsub_protocol::ClientProtocol;
 
 /// Verifies tokens against the emulator's keys.
 #[derive(Debug, Clone)]
@@ -66,7 +67,8 @@ impl Verifier {
         host: &str,
         hub: &str,
     ) -> Result<VerifiedToken, VerifyError> {
-        let expected = normalize(&format!("{host}/client/hubs/{hub}"));
+        let prefix = ClientProtocol::Default.path_prefix();
+        let expected = normalize(&format!("{host}{prefix}{hub}"));
         self.validator.verify(
             token,
             |aud| {

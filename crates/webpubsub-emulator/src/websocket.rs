@@ -786,15 +786,7 @@ async fn handle(
         // A frame of a type we do not speak, or a known type with bad fields: answered
         // BadRequest when it has an ackId, ignored otherwise.
         unknown @ ClientFrame::Unknown(_) => {
-            let known = [
-                "joinGroup",
-                "leaveGroup",
-                "sendToGroup",
-                "event",
-                "sequenceAck",
-                "ping",
-            ];
-            let reason = if known.contains(&unknown.type_name()) {
+            let reason = if ClientFrame::is_known_type(unknown.type_name()) {
                 "the message is not valid"
             } else {
                 "unsupported message type"

@@ -52,13 +52,6 @@ impl ClientProtocol {
             ClientProtocol::SocketIo => "SocketIO",
         }
     }
-
-    /// The protocol whose URL `path` is (`/client/hubs/chat` -> `Default`, `chat`).
-    pub fn from_path(path: &str) -> Option<(ClientProtocol, &str)> {
-        Self::ALL
-            .into_iter()
-            .find_map(|p| path.strip_prefix(p.path_prefix()).map(|hub| (p, hub)))
-    }
 }
 
 impl fmt::Display for ClientProtocol {

@@ -148,6 +148,15 @@ impl ClientFrame {
         }
     }
 
+    /// Whether `name` is the `type` of a frame this model knows (so an [`ClientFrame::Unknown`]
+    /// with it is a malformed known frame, not an unsupported one).
+    pub fn is_known_type(name: &str) -> bool {
+        matches!(
+            name,
+            "joinGroup" | "leaveGroup" | "sendToGroup" | "event" | "sequenceAck" | "ping"
+        )
+    }
+
     /// The frame's `ackId`, also for unknown frames that carry one.
     pub fn ack_id(&self) -> Option<u64> {
         match self {

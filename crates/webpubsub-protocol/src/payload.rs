@@ -277,7 +277,7 @@ impl Payload {
         let text = match self.content_type {
             ContentType::Json => String::from_utf8_lossy(&self.body).into_owned(),
             ContentType::Text => {
-                serde_json::to_string(std::str::from_utf8(&self.body).unwrap_or_default())
+                serde_json::to_string(self.as_text().expect("text payloads are UTF-8"))
                     .expect("a string serialises")
             }
             ContentType::Binary => format!("\"{}\"", STANDARD.encode(&self.body)),

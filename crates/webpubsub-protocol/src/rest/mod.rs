@@ -205,6 +205,14 @@ pub trait Operation {
     /// Which operation this is.
     const ID: OperationId;
 
+    /// Checks the request against the service's rules: what [`Operation::render`] checks before
+    /// anything is sent, and what a server checks after parsing one
+    /// ([`RestRequest::parse`]).
+    ///
+    /// # Errors
+    /// A [`ValidationError`] naming the field and rule.
+    fn validate(&self) -> Result<(), ValidationError>;
+
     /// Validates the request and renders it for `target`.
     ///
     /// # Errors

@@ -31,13 +31,21 @@ struct SendParts<'a> {
     message_ttl_seconds: Option<u32>,
 }
 
+/// The rules the four `:send` operations share: 1 MiB, TTL 0-300, non-empty excluded ids.
+fn validate_send(
+    message: &Payload,
+    excluded: &[String],
+    message_ttl_seconds: Option<u32>,
+) -> Result<(), ValidationError> {
+    message.validate()?;
+    check_ttl(message_ttl_seconds)?;
+    check_ids("excluded", excluded)
+}
+
 fn render_send(
     parts: SendParts<'_>,
     target: Target<'_>,
 ) -> Result<HttpRequestParts, ValidationError> {
-    parts.message.validate()?;
-    check_ttl(parts.message_ttl_seconds)?;
-    check_ids("excluded", parts.excluded)?;
     let filter = parts.filter.map(Filter::to_string);
     let mut request = RequestBuilder::hub(parts.id, target)?;
     if let Some((segment, value)) = parts.path {
@@ -70,7 +78,12 @@ pub struct SendToAll {
 
 impl Operation for SendToAll {
     const ID: OperationId = OperationId::SendToAll;
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_send(&self.message, &self.excluded, self.message_ttl_seconds)
+    }
+
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         let parts = SendParts {
             id: Self::ID,
             path: None,
@@ -98,8 +111,13 @@ pub struct SendToUser {
 
 impl Operation for SendToUser {
     const ID: OperationId = OperationId::SendToUser;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::user_id(&self.user_id)?;
+        validate_send(&self.message, &[], self.message_ttl_seconds)
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         let parts = SendParts {
             id: Self::ID,
             path: Some(("users", &self.user_id)),
@@ -129,8 +147,13 @@ pub struct SendToGroup {
 
 impl Operation for SendToGroup {
     const ID: OperationId = OperationId::SendToGroup;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::group(&self.group)?;
+        validate_send(&self.message, &self.excluded, self.message_ttl_seconds)
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         let parts = SendParts {
             id: Self::ID,
             path: Some(("groups", &self.group)),
@@ -156,8 +179,13 @@ pub struct SendToConnection {
 
 impl Operation for SendToConnection {
     const ID: OperationId = OperationId::SendToConnection;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::connection_id(&self.connection_id)?;
+        validate_send(&self.message, &[], self.message_ttl_seconds)
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         let parts = SendParts {
             id: Self::ID,
             path: Some(("connections", &self.connection_id)),
@@ -179,7 +207,6 @@ fn render_close(
     reason: Option<&str>,
     target: Target<'_>,
 ) -> Result<HttpRequestParts, ValidationError> {
-    check_ids("excluded", excluded)?;
     let mut request = RequestBuilder::hub(id, target)?;
     if let Some((segment, value)) = scope {
         request = request.literal(segment).param(value);
@@ -202,7 +229,12 @@ pub struct CloseAllConnections {
 
 impl Operation for CloseAllConnections {
     const ID: OperationId = OperationId::CloseAllConnections;
+    fn validate(&self) -> Result<(), ValidationError> {
+        check_ids("excluded", &self.excluded)
+    }
+
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         render_close(
             Self::ID,
             None,
@@ -226,8 +258,13 @@ pub struct CloseGroupConnections {
 
 impl Operation for CloseGroupConnections {
     const ID: OperationId = OperationId::CloseGroupConnections;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::group(&self.group)?;
+        check_ids("excluded", &self.excluded)
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         let scope = Some(("groups", self.group.as_str()));
         render_close(
             Self::ID,
@@ -252,8 +289,13 @@ pub struct CloseUserConnections {
 
 impl Operation for CloseUserConnections {
     const ID: OperationId = OperationId::CloseUserConnections;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::user_id(&self.user_id)?;
+        check_ids("excluded", &self.excluded)
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         let scope = Some(("users", self.user_id.as_str()));
         render_close(
             Self::ID,
@@ -276,8 +318,12 @@ pub struct CloseConnection {
 
 impl Operation for CloseConnection {
     const ID: OperationId = OperationId::CloseConnection;
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate::connection_id(&self.connection_id)
+    }
+
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
-        validate::connection_id(&self.connection_id)?;
+        self.validate()?;
         Ok(RequestBuilder::hub(Self::ID, target)?
             .literal("connections")
             .param(&self.connection_id)
@@ -300,8 +346,13 @@ macro_rules! path_op {
 
         impl Operation for $name {
             const ID: OperationId = OperationId::$name;
-            fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+            fn validate(&self) -> Result<(), ValidationError> {
                 $( ($validate)(&self.$field)?; )+
+                Ok(())
+            }
+
+            fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+                self.validate()?;
                 Ok(RequestBuilder::hub(Self::ID, target)?
                     $( .literal($segment).param(&self.$field) )+
                     $( .literal($tail) )?
@@ -360,7 +411,12 @@ pub struct GetServiceStatus;
 
 impl Operation for GetServiceStatus {
     const ID: OperationId = OperationId::GetServiceStatus;
+    fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         Ok(RequestBuilder::root(Self::ID, target, "/api/health").finish())
     }
 }
@@ -375,6 +431,19 @@ pub struct GroupsFilterBody {
     pub filter: Option<Filter>,
 }
 
+/// At least one group, each valid; `field` is the spec's body parameter name.
+fn validate_groups_filter(
+    field: &'static str,
+    body: &GroupsFilterBody,
+) -> Result<(), ValidationError> {
+    if body.groups.is_empty() {
+        return Err(ValidationError::new(field, ValidationRule::NonEmpty));
+    }
+    body.groups
+        .iter()
+        .try_for_each(|g| validate::group_named(field, g))
+}
+
 fn render_groups_filter(
     id: OperationId,
     action: &str,
@@ -382,12 +451,6 @@ fn render_groups_filter(
     body: &GroupsFilterBody,
     target: Target<'_>,
 ) -> Result<HttpRequestParts, ValidationError> {
-    if body.groups.is_empty() {
-        return Err(ValidationError::new(field, ValidationRule::NonEmpty));
-    }
-    body.groups
-        .iter()
-        .try_for_each(|g| validate::group_named(field, g))?;
     let json =
         serde_json::to_vec(body).map_err(|_| ValidationError::new(field, ValidationRule::Json))?;
     Ok(RequestBuilder::hub(id, target)?
@@ -402,7 +465,12 @@ pub struct AddConnectionsToGroups(pub GroupsFilterBody);
 
 impl Operation for AddConnectionsToGroups {
     const ID: OperationId = OperationId::AddConnectionsToGroups;
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_groups_filter("groupsToAdd", &self.0)
+    }
+
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         render_groups_filter(Self::ID, ":addToGroups", "groupsToAdd", &self.0, target)
     }
 }
@@ -413,7 +481,12 @@ pub struct RemoveConnectionsFromGroups(pub GroupsFilterBody);
 
 impl Operation for RemoveConnectionsFromGroups {
     const ID: OperationId = OperationId::RemoveConnectionsFromGroups;
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_groups_filter("groupsToRemove", &self.0)
+    }
+
     fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         render_groups_filter(
             Self::ID,
             ":removeFromGroups",
@@ -439,11 +512,16 @@ macro_rules! permission_op {
 
         impl Operation for $name {
             const ID: OperationId = OperationId::$name;
-            fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+            fn validate(&self) -> Result<(), ValidationError> {
                 validate::connection_id(&self.connection_id)?;
-                if let Some(group) = &self.target_name {
-                    validate::group_named("targetName", group)?;
+                match &self.target_name {
+                    Some(group) => validate::group_named("targetName", group),
+                    None => Ok(()),
                 }
+            }
+
+            fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+                self.validate()?;
                 Ok(RequestBuilder::hub(Self::ID, target)?
                     .literal("permissions")
                     .param(self.permission.as_str())
@@ -484,14 +562,19 @@ pub struct ListConnectionsInGroup {
 
 impl Operation for ListConnectionsInGroup {
     const ID: OperationId = OperationId::ListConnectionsInGroup;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::group(&self.group)?;
         if let Some(size) = self.max_page_size {
             validate::range("maxpagesize", size.into(), 1, MAX_PAGE_SIZE.into())?;
         }
-        if let Some(top) = self.top {
-            validate::range("top", top.into(), 1, i32::MAX as u64)?;
+        match self.top {
+            Some(top) => validate::range("top", top.into(), 1, i32::MAX as u64),
+            None => Ok(()),
         }
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         Ok(RequestBuilder::hub(Self::ID, target)?
             .literal("groups")
             .param(&self.group)
@@ -532,7 +615,7 @@ impl Default for GenerateClientToken {
 
 impl Operation for GenerateClientToken {
     const ID: OperationId = OperationId::GenerateClientToken;
-    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         validate::range(
             "minutesToExpire",
             self.minutes_to_expire.into(),
@@ -542,7 +625,11 @@ impl Operation for GenerateClientToken {
         check_ids("role", &self.roles)?;
         self.groups
             .iter()
-            .try_for_each(|g| validate::group_named("group", g))?;
+            .try_for_each(|g| validate::group_named("group", g))
+    }
+
+    fn render(&self, target: Target<'_>) -> Result<HttpRequestParts, ValidationError> {
+        self.validate()?;
         if self.client_type == ClientProtocol::SocketIo {
             // api-version 2024-12-01 knows `Default` and `MQTT` only.
             return Err(ValidationError::new(

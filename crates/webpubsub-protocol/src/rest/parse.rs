@@ -5,12 +5,12 @@ use bytes::Bytes;
 use thiserror::Error;
 
 use super::operations::*;
-use super::{Method, OperationId, OPERATIONS};
+use super::{Method, Operation, OperationId, OPERATIONS};
 use crate::client_protocol::ClientProtocol;
 use crate::encoding::{parse_query, percent_decode};
 use crate::filter::Filter;
 use crate::payload::{ContentType, Payload};
-use crate::validate::{self, ValidationError, ValidationRule, MAX_MESSAGE_BYTES, MAX_PAGE_SIZE};
+use crate::validate::{self, ValidationError, ValidationRule, MAX_MESSAGE_BYTES};
 
 /// The path parameters of a routed request, percent-decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,6 +178,16 @@ macro_rules! rest_requests {
                     $(RestRequest::$variant(_) => OperationId::$variant,)*
                 }
             }
+
+            /// [`Operation::validate`] of the request inside.
+            ///
+            /// # Errors
+            /// A [`ValidationError`] naming the field and rule.
+            pub fn validate(&self) -> Result<(), ValidationError> {
+                match self {
+                    $(RestRequest::$variant(request) => request.validate(),)*
+                }
+            }
         }
     };
 }
@@ -305,19 +315,11 @@ impl RestRequest {
         let excluded = query.all("excluded");
         let reason = query.owned("reason");
         let ttl = query.number("messageTtlSeconds")?;
-        if let Some(ttl) = ttl {
-            validate::message_ttl(ttl)?;
-        }
         let message = || body_payload(&incoming);
-        let check_group = |group: &str| validate::group(group).map_err(RouteError::from);
         let permission = || -> Result<_, RouteError> {
-            let target_name = query.owned("targetName");
-            if let Some(group) = &target_name {
-                validate::group_named("targetName", group)?;
-            }
             Ok((
                 Permission::parse(permission.as_deref().unwrap_or_default())?,
-                target_name,
+                query.owned("targetName"),
             ))
         };
         let request = match id {
@@ -334,16 +336,13 @@ impl RestRequest {
                 filter: query.filter()?,
                 message_ttl_seconds: ttl,
             }),
-            OperationId::SendToGroup => {
-                check_group(&group)?;
-                RestRequest::SendToGroup(SendToGroup {
-                    group,
-                    message: message()?,
-                    excluded,
-                    filter: query.filter()?,
-                    message_ttl_seconds: ttl,
-                })
-            }
+            OperationId::SendToGroup => RestRequest::SendToGroup(SendToGroup {
+                group,
+                message: message()?,
+                excluded,
+                filter: query.filter()?,
+                message_ttl_seconds: ttl,
+            }),
             OperationId::SendToConnection => RestRequest::SendToConnection(SendToConnection {
                 connection_id,
                 message: message()?,
@@ -353,7 +352,6 @@ impl RestRequest {
                 RestRequest::CloseAllConnections(CloseAllConnections { excluded, reason })
             }
             OperationId::CloseGroupConnections => {
-                check_group(&group)?;
                 RestRequest::CloseGroupConnections(CloseGroupConnections {
                     group,
                     excluded,
@@ -374,20 +372,15 @@ impl RestRequest {
             OperationId::ConnectionExists => {
                 RestRequest::ConnectionExists(ConnectionExists { connection_id })
             }
-            OperationId::GroupExists => {
-                check_group(&group)?;
-                RestRequest::GroupExists(GroupExists { group })
-            }
+            OperationId::GroupExists => RestRequest::GroupExists(GroupExists { group }),
             OperationId::UserExists => RestRequest::UserExists(UserExists { user_id }),
             OperationId::AddConnectionToGroup => {
-                check_group(&group)?;
                 RestRequest::AddConnectionToGroup(AddConnectionToGroup {
                     group,
                     connection_id,
                 })
             }
             OperationId::RemoveConnectionFromGroup => {
-                check_group(&group)?;
                 RestRequest::RemoveConnectionFromGroup(RemoveConnectionFromGroup {
                     group,
                     connection_id,
@@ -399,11 +392,9 @@ impl RestRequest {
                 })
             }
             OperationId::AddUserToGroup => {
-                check_group(&group)?;
                 RestRequest::AddUserToGroup(AddUserToGroup { user_id, group })
             }
             OperationId::RemoveUserFromGroup => {
-                check_group(&group)?;
                 RestRequest::RemoveUserFromGroup(RemoveUserFromGroup { user_id, group })
             }
             OperationId::RemoveUserFromAllGroups => {
@@ -440,34 +431,14 @@ impl RestRequest {
                 })
             }
             OperationId::ListConnectionsInGroup => {
-                check_group(&group)?;
-                let max_page_size = query.number("maxpagesize")?;
-                if let Some(size) = max_page_size {
-                    validate::range("maxpagesize", size.into(), 1, MAX_PAGE_SIZE.into())?;
-                }
-                let top = query.number("top")?;
-                if let Some(top) = top {
-                    validate::range("top", top.into(), 1, i32::MAX as u64)?;
-                }
                 RestRequest::ListConnectionsInGroup(ListConnectionsInGroup {
                     group,
-                    max_page_size,
-                    top,
+                    max_page_size: query.number("maxpagesize")?,
+                    top: query.number("top")?,
                     continuation_token: query.owned("continuationToken"),
                 })
             }
             OperationId::GenerateClientToken => {
-                let minutes_to_expire = query.number("minutesToExpire")?.unwrap_or(60);
-                validate::range(
-                    "minutesToExpire",
-                    minutes_to_expire.into(),
-                    1,
-                    i32::MAX as u64,
-                )?;
-                let groups = query.all("group");
-                groups
-                    .iter()
-                    .try_for_each(|g| validate::group_named("group", g))?;
                 // Lenient on the way in: the Python SDK sends `SocketIO` too.
                 let client_type = match query.one("clientType") {
                     None => ClientProtocol::Default,
@@ -481,12 +452,14 @@ impl RestRequest {
                 RestRequest::GenerateClientToken(GenerateClientToken {
                     user_id: query.owned("userId").filter(|u| !u.is_empty()),
                     roles: query.all("role"),
-                    minutes_to_expire,
-                    groups,
+                    minutes_to_expire: query.number("minutesToExpire")?.unwrap_or(60),
+                    groups: query.all("group"),
                     client_type,
                 })
             }
         };
+        // The same rules the client renders with, from the one place they are written.
+        request.validate()?;
         Ok(ParsedRequest {
             hub,
             api_version: query.owned("api-version"),
@@ -509,11 +482,5 @@ fn body_payload(incoming: &IncomingRequest<'_>) -> Result<Payload, RouteError> {
 }
 
 fn groups_body(body: &[u8]) -> Result<GroupsFilterBody, RouteError> {
-    let body: GroupsFilterBody = serde_json::from_slice(body)
-        .map_err(|e| RouteError::Malformed(format!("invalid body: {e}")))?;
-    if body.groups.is_empty() {
-        return Err(RouteError::Malformed("`groups` must not be empty".into()));
-    }
-    body.groups.iter().try_for_each(|g| validate::group(g))?;
-    Ok(body)
+    serde_json::from_slice(body).map_err(|e| RouteError::Malformed(format!("invalid body: {e}")))
 }
