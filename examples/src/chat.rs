@@ -11,7 +11,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use webpubsub::{ClientAccessTokenOptions, Payload, Role, WebPubSubServiceClient};
-use webpubsub_emulator::{Emulator, EmulatorHandle, EventHandlerSettings};
+use webpubsub_emulator::{Emulator, EventHandlerSettings};
 use webpubsub_handler::{
     ConnectResponse, EventContext, EventHandler, HandlerOptions, UserEvent, UserEventResponse,
     WebPubSubEventHandler,
@@ -74,7 +74,7 @@ pub struct ChatServer {
     /// Where the page is served.
     pub addr: SocketAddr,
     /// The embedded emulator, when no connection string was given.
-    pub emulator: Option<EmulatorHandle>,
+    pub emulator: Option<Emulator>,
 }
 
 /// Starts the app server on `127.0.0.1:port` (0 for a free port), on a real service when

@@ -9,7 +9,7 @@ pub mod chat;
 /// When the emulator cannot start.
 pub async fn connection_string_or_emulator(
     example: &str,
-) -> std::io::Result<(String, Option<webpubsub_emulator::EmulatorHandle>)> {
+) -> std::io::Result<(String, Option<webpubsub_emulator::Emulator>)> {
     if let Some(cs) = std::env::var("WEBPUBSUB_CONNECTION_STRING")
         .ok()
         .filter(|v| !v.trim().is_empty())

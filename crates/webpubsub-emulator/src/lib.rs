@@ -26,10 +26,6 @@ pub use crate::upstream::EventHandlerSettings;
 use crate::upstream::Upstream;
 use crate::websocket::ClientContext;
 
-/// A local Web PubSub service. Start one with [`Emulator::builder`].
-#[derive(Debug)]
-pub struct Emulator;
-
 impl Emulator {
     /// Settings for a new emulator: `127.0.0.1`, a free port, the development key, strict audiences.
     pub fn builder() -> EmulatorBuilder {
@@ -37,7 +33,7 @@ impl Emulator {
             host: "127.0.0.1".into(),
             port: 0,
             access_key: AccessKey::DEVELOPMENT.into(),
-            loose: false,
+            ignore_audience_host: false,
             outbound_queue: state::OUTBOUND_QUEUE,
             event_handlers: HashMap::new(),
         }
@@ -60,7 +56,7 @@ pub struct EmulatorBuilder {
     host: String,
     port: u16,
     access_key: String,
-    loose: bool,
+    ignore_audience_host: bool,
     outbound_queue: usize,
     event_handlers: HashMap<String, Vec<EventHandlerSettings>>,
 }
@@ -97,7 +93,7 @@ impl fmt::Debug for EmulatorBuilder {
         f.debug_struct("EmulatorBuilder")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("loose", &self.loose)
+            .field("ignore_audience_host", &self.ignore_audience_host)
             .finish_non_exhaustive()
     }
 }
@@ -123,8 +119,8 @@ impl EmulatorBuilder {
 
     /// Check token audiences on their path only (scheme and host ignored), for clients that
     /// reach the emulator under another name than the one tokens were minted for.
-    pub fn loose(mut self, loose: bool) -> Self {
-        self.loose = loose;
+    pub fn ignore_audience_host(mut self, ignore_audience_host: bool) -> Self {
+        self.ignore_audience_host = ignore_audience_host;
         self
     }
 
@@ -160,7 +156,7 @@ impl EmulatorBuilder {
     ///
     /// # Errors
     /// The I/O error when the address cannot be bound, or the key is empty.
-    pub async fn start(self) -> std::io::Result<EmulatorHandle> {
+    pub async fn start(self) -> std::io::Result<Emulator> {
         if self.access_key.is_empty() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -172,7 +168,7 @@ impl EmulatorBuilder {
         let key = AccessKey::new(self.access_key);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = Arc::new(State::new(self.outbound_queue));
-        let verifier = Verifier::new(vec![key.clone()], self.loose);
+        let verifier = Verifier::new(vec![key.clone()], self.ignore_audience_host);
         let upstream = if self.event_handlers.is_empty() {
             None
         } else {
@@ -196,7 +192,7 @@ impl EmulatorBuilder {
             }),
         });
         let task = tokio::spawn(server::serve(listener, server, shutdown_rx));
-        Ok(EmulatorHandle {
+        Ok(Emulator {
             addr,
             key,
             state,
@@ -207,8 +203,10 @@ impl EmulatorBuilder {
 }
 
 /// A running emulator. Dropping it leaves it running until the runtime ends; call
-/// [`EmulatorHandle::shutdown`] to stop it cleanly.
-pub struct EmulatorHandle {
+/// [`Emulator::shutdown`] to stop it cleanly.
+/// A running local Web PubSub service, from [`Emulator::builder`]: real HTTP and WebSocket on
+/// its address until [`Emulator::shutdown`] (or drop).
+pub struct Emulator {
     addr: SocketAddr,
     key: AccessKey,
     state: Arc<State>,
@@ -216,15 +214,15 @@ pub struct EmulatorHandle {
     task: JoinHandle<()>,
 }
 
-impl fmt::Debug for EmulatorHandle {
+impl fmt::Debug for Emulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmulatorHandle")
+        f.debug_struct("Emulator")
             .field("endpoint", &self.endpoint())
             .finish_non_exhaustive()
     }
 }
 
-impl EmulatorHandle {
+impl Emulator {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr

@@ -20,7 +20,7 @@ struct Args {
     access_key: String,
     /// Check token audiences on their path only (scheme and host ignored).
     #[arg(long)]
-    loose: bool,
+    ignore_audience_host: bool,
     /// A JSON file with event handlers per hub (see `EmulatorConfig`).
     #[arg(long)]
     config: Option<std::path::PathBuf>,
@@ -49,7 +49,7 @@ async fn main() -> std::io::Result<()> {
         .host(args.host)
         .port(args.port)
         .access_key(args.access_key)
-        .loose(args.loose)
+        .ignore_audience_host(args.ignore_audience_host)
         .start()
         .await?;
     println!("{}", emulator.connection_string());

@@ -707,7 +707,10 @@ impl<'a> Frames<'a> {
             ClientKind::Raw => match self.message.content_type() {
                 ContentType::Binary => Outbound::Binary(self.message.clone().into_body()),
                 _ => {
-                    let text = self.message.as_text().unwrap_or_default();
+                    let text = self
+                        .message
+                        .as_text()
+                        .expect("JSON and text payloads are UTF-8");
                     Outbound::Text(
                         self.raw_text
                             .get_or_insert_with(|| text.to_owned().into())

@@ -1,4 +1,4 @@
-//! Token checks: REST bearer tokens and client access tokens, strict or loose about audiences.
+//! Token checks: REST bearer tokens and client access tokens, strict about audiences, or checking their path only.
 
 use std::time::SystemTime;
 
@@ -10,7 +10,7 @@ use webpubsub_protocol::ClientProtocol;
 #[derive(Debug, Clone)]
 pub(crate) struct Verifier {
     validator: TokenValidator,
-    loose: bool,
+    ignore_audience_host: bool,
 }
 
 /// `host/path?query` of a URL, lower-cased and percent-decoded, without its scheme.
@@ -26,10 +26,10 @@ fn path_of(normalized: &str) -> &str {
 }
 
 impl Verifier {
-    pub(crate) fn new(keys: Vec<AccessKey>, loose: bool) -> Self {
+    pub(crate) fn new(keys: Vec<AccessKey>, ignore_audience_host: bool) -> Self {
         Self {
             validator: TokenValidator::new(keys),
-            loose,
+            ignore_audience_host,
         }
     }
 
@@ -50,7 +50,7 @@ impl Verifier {
             token,
             |aud| {
                 let aud = normalize(aud);
-                if self.loose {
+                if self.ignore_audience_host {
                     path_of(&aud) == path_of(&full)
                 } else {
                     aud == full || aud == without_query
@@ -73,7 +73,7 @@ impl Verifier {
             token,
             |aud| {
                 let aud = normalize(aud);
-                if self.loose {
+                if self.ignore_audience_host {
                     path_of(&aud) == path_of(&expected)
                 } else {
                     aud == expected
@@ -91,8 +91,8 @@ mod tests {
 
     const KEY: &str = "k";
 
-    fn verifier(loose: bool) -> Verifier {
-        Verifier::new(vec![AccessKey::new(KEY)], loose)
+    fn verifier(ignore_audience_host: bool) -> Verifier {
+        Verifier::new(vec![AccessKey::new(KEY)], ignore_audience_host)
     }
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
             verifier(true)
                 .rest(&other_host, "127.0.0.1:8080", path)
                 .is_ok(),
-            "loose: path only"
+            "host ignored: path only"
         );
         let other_path = token("http://127.0.0.1:8080/api/hubs/other/:send");
         assert!(verifier(true)

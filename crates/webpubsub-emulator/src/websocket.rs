@@ -409,7 +409,7 @@ fn connect_body(
         client_certificates: Vec::new(),
         mqtt: None,
     };
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    Bytes::from(serde_json::to_vec(&body).expect("a connect event body serialises"))
 }
 
 fn frame(message: &ServerFrame) -> WsMessage {

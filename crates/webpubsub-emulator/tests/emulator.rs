@@ -10,11 +10,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webpubsub::*;
-use webpubsub_emulator::{Emulator, EmulatorHandle};
+use webpubsub_emulator::Emulator;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn start() -> (EmulatorHandle, WebPubSubServiceClient) {
+async fn start() -> (Emulator, WebPubSubServiceClient) {
     let emulator = Emulator::builder().start().await.unwrap();
     let client =
         WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)

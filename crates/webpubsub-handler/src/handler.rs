@@ -281,7 +281,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
                             subprotocol,
                             mqtt: None,
                         };
-                        json_reply(serde_json::to_vec(&body).unwrap_or_default())
+                        json_reply(serde_json::to_vec(&body).expect("a connect answer serialises"))
                     }
                     ConnectResponse::Reject { status, reason } => refuse(status, &reason),
                 }
