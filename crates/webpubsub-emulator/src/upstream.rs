@@ -189,13 +189,15 @@ impl Upstream {
         if let Some(state) = event.connection_state {
             headers = headers.with_connection_state(state);
         }
-        let mut builder = Request::post(&url)
+        let ce_headers = headers
+            .to_headers()
+            .map_err(|_| UpstreamError::Unreachable)?;
+        let mut request = Request::post(&url)
             .header("content-type", content_type)
-            .header("WebHook-Request-Origin", self.origin.as_str());
-        for (name, value) in headers.to_headers() {
-            builder = builder.header(name, value);
-        }
-        let request = builder.body(body).map_err(|_| UpstreamError::Unreachable)?;
+            .header("WebHook-Request-Origin", self.origin.as_str())
+            .body(body)
+            .map_err(|_| UpstreamError::Unreachable)?;
+        request.headers_mut().extend(ce_headers);
         let response = self.client.execute(&request).await.map_err(|e| {
             tracing::warn!(url, error = %e, "the event handler did not answer");
             UpstreamError::Unreachable

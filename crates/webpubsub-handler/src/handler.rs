@@ -209,19 +209,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
         if body.len() > self.options.max_body_bytes {
             return refuse(413, "the event body is too large");
         }
-        let lookup_headers: Vec<(String, String)> = headers
-            .keys()
-            .filter_map(|name| {
-                header(headers, name.as_str()).map(|v| (name.as_str().to_owned(), v))
-            })
-            .collect();
-        let lookup = |name: &str| {
-            lookup_headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
-        let ce = match CloudEventHeaders::from_headers(lookup) {
+        let ce = match CloudEventHeaders::from_headers(headers) {
             Ok(ce) => ce,
             Err(e) => return refuse(400, &format!("not a Web PubSub event: {e}")),
         };

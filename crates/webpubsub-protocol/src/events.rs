@@ -7,6 +7,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -74,6 +75,9 @@ pub enum CloudEventError {
     /// `ce-type` is not a Web PubSub event type.
     #[error("ce-type is not a Web PubSub event type")]
     UnknownType,
+    /// A value cannot be sent as a header value (it holds a line break, say).
+    #[error("the {0} value cannot be a header value")]
+    InvalidHeaderValue(&'static str),
     /// `ce-connectionState` is not base64 of a JSON object.
     #[error("ce-connectionState is not base64-encoded JSON")]
     InvalidConnectionState,
@@ -87,12 +91,10 @@ pub enum CloudEventError {
 /// let headers = CloudEventHeaders::new(EventType::Connected, "chat", "conn1", "1")
 ///     .with_user_id("alice")
 ///     .with_signature("sha256=abc");
-/// let rendered = headers.to_headers();
-/// assert!(rendered.contains(&("ce-type", "azure.webpubsub.sys.connected".to_string())));
+/// let rendered = headers.to_headers()?;
+/// assert_eq!(rendered["ce-type"], "azure.webpubsub.sys.connected");
 ///
-/// let parsed = CloudEventHeaders::from_headers(|name| {
-///     rendered.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-/// })?;
+/// let parsed = CloudEventHeaders::from_headers(&rendered)?;
 /// assert_eq!(parsed, headers);
 /// # Ok::<(), webpubsub_protocol::events::CloudEventError>(())
 /// ```
@@ -180,56 +182,64 @@ impl CloudEventHeaders {
         self
     }
 
-    /// The headers to send, names as the service writes them (plus `WebHook-Request-Origin` is the
-    /// sender's to add).
-    pub fn to_headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = vec![
-            ("ce-specversion", self.spec_version.clone()),
-            ("ce-type", self.event_type.ce_type()),
-            ("ce-source", self.source.clone()),
-            ("ce-id", self.id.clone()),
-        ];
-        let optional = [
-            ("ce-time", &self.time),
-            ("ce-signature", &self.signature),
-            ("ce-userId", &self.user_id),
-        ];
-        headers.extend(
-            optional
-                .into_iter()
-                .filter_map(|(n, v)| v.clone().map(|v| (n, v))),
-        );
-        headers.push(("ce-connectionId", self.connection_id.clone()));
-        headers.push(("ce-hub", self.hub.clone()));
-        headers.push(("ce-eventName", self.event_name.clone()));
-        let optional = [
-            ("ce-subprotocol", &self.subprotocol),
-            ("ce-connectionState", &self.connection_state),
-            ("ce-physicalConnectionId", &self.physical_connection_id),
-        ];
-        headers.extend(
-            optional
-                .into_iter()
-                .filter_map(|(n, v)| v.clone().map(|v| (n, v))),
-        );
-        headers.push(("ce-awpsversion", self.awps_version.clone()));
-        headers
-    }
-
-    /// Reads the attributes; `header` looks a header up case-insensitively (join repeated
-    /// `ce-signature` lines with `,` first).
+    /// The `ce-*` headers of this event, for a request to an event handler.
     ///
     /// # Errors
-    /// A [`CloudEventError`] naming the missing header or the unknown type.
-    pub fn from_headers<'a>(
-        header: impl Fn(&str) -> Option<&'a str>,
-    ) -> Result<Self, CloudEventError> {
-        let required = |name: &'static str| {
-            header(name)
-                .map(str::to_owned)
-                .ok_or(CloudEventError::MissingHeader(name))
+    /// [`CloudEventError::InvalidHeaderValue`] when a value cannot be a header value (a line
+    /// break, say).
+    pub fn to_headers(&self) -> Result<HeaderMap, CloudEventError> {
+        let fields: [(&'static str, Option<&str>); 14] = [
+            ("ce-specversion", Some(&self.spec_version)),
+            ("ce-type", None),
+            ("ce-source", Some(&self.source)),
+            ("ce-id", Some(&self.id)),
+            ("ce-time", self.time.as_deref()),
+            ("ce-signature", self.signature.as_deref()),
+            ("ce-userid", self.user_id.as_deref()),
+            ("ce-connectionid", Some(&self.connection_id)),
+            ("ce-hub", Some(&self.hub)),
+            ("ce-eventname", Some(&self.event_name)),
+            ("ce-subprotocol", self.subprotocol.as_deref()),
+            ("ce-connectionstate", self.connection_state.as_deref()),
+            (
+                "ce-physicalconnectionid",
+                self.physical_connection_id.as_deref(),
+            ),
+            ("ce-awpsversion", Some(&self.awps_version)),
+        ];
+        let ce_type = self.event_type.ce_type();
+        let mut headers = HeaderMap::with_capacity(fields.len());
+        for (name, value) in fields {
+            let value = match (name, value) {
+                ("ce-type", _) => ce_type.as_str(),
+                (_, Some(value)) => value,
+                (_, None) => continue,
+            };
+            let value = HeaderValue::from_bytes(value.as_bytes())
+                .map_err(|_| CloudEventError::InvalidHeaderValue(name))?;
+            headers.insert(HeaderName::from_static(name), value);
+        }
+        Ok(headers)
+    }
+
+    /// Reads the `ce-*` headers of an event request (names case-insensitive; a header sent more
+    /// than once is its values joined with `,`, as HTTP combines them).
+    ///
+    /// # Errors
+    /// [`CloudEventError::MissingHeader`] for a missing `ce-type`, `ce-hub`, `ce-connectionId` or
+    /// `ce-awpsversion`; [`CloudEventError::UnknownType`] for another `ce-type`.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, CloudEventError> {
+        let header = |name: &str| -> Option<String> {
+            let values: Vec<&str> = headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            (!values.is_empty()).then(|| values.join(","))
         };
-        let optional = |name: &str| header(name).map(str::to_owned);
+        let required =
+            |name: &'static str| header(name).ok_or(CloudEventError::MissingHeader(name));
+        let optional = |name: &str| header(name);
         let event_type =
             EventType::from_ce_type(&required("ce-type")?).ok_or(CloudEventError::UnknownType)?;
         Ok(Self {
