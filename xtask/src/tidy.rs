@@ -225,3 +225,31 @@ fn architecture_names_only_paths_that_exist() {
     }
     assert!(checked > 30, "the map names its files ({checked} checked)");
 }
+
+#[test]
+fn every_benchmark_is_in_benchmarks_md_and_none_in_a_crate_readme() {
+    let benchmarks = read(&root().join("BENCHMARKS.md"));
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        for entry in fs::read_dir(dir.join("benches"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            let Some(bench) = path.file_stem().map(|s| s.to_string_lossy().to_string()) else {
+                continue;
+            };
+            let command = format!("cargo bench -p {name} --bench {bench}");
+            assert!(
+                benchmarks.contains(&command),
+                "BENCHMARKS.md lacks `{command}`"
+            );
+        }
+        // The crate READMEs are the docs.rs pages: they say what a user does.
+        assert!(
+            !read(&dir.join("README.md")).contains("cargo bench"),
+            "{name}/README.md: benchmark figures belong in BENCHMARKS.md"
+        );
+    }
+}
