@@ -22,22 +22,22 @@ pub struct AccessToken {
     /// The bearer token (redacted in `Debug`).
     pub token: Secret,
     /// When the token stops being valid.
-    pub expires_on: SystemTime,
+    pub expires_at: SystemTime,
 }
 
 impl AccessToken {
     /// A token and its expiry.
-    pub fn new(token: impl Into<Secret>, expires_on: SystemTime) -> Self {
+    pub fn new(token: impl Into<Secret>, expires_at: SystemTime) -> Self {
         Self {
             token: token.into(),
-            expires_on,
+            expires_at,
         }
     }
 
     /// Whether the token expires within `margin` of `now`; the service client refreshes tokens
     /// 5 minutes before they expire.
     pub fn expires_within(&self, margin: Duration, now: SystemTime) -> bool {
-        now + margin >= self.expires_on
+        now + margin >= self.expires_at
     }
 }
 

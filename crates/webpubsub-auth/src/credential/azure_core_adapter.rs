@@ -35,10 +35,10 @@ impl TokenCredential for AzureCoreCredential {
             .await
             .map_err(|e| CredentialError::with_source("the azure_core credential failed", e))?;
         let seconds = token.expires_on.unix_timestamp();
-        let expires_on = u64::try_from(seconds)
+        let expires_at = u64::try_from(seconds)
             .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        Ok(AccessToken::new(token.token.secret(), expires_on))
+        Ok(AccessToken::new(token.token.secret(), expires_at))
     }
 }
 
@@ -79,7 +79,7 @@ mod tests {
         let token = block_on(credential.get_token(&[WEBPUBSUB_SCOPE])).unwrap();
         assert_eq!(token.token.expose(), "entra-token");
         assert_eq!(
-            token.expires_on,
+            token.expires_at,
             SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000)
         );
         let err = block_on(credential.get_token(&["x"])).unwrap_err();
