@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use webpubsub_auth::{verify_event_signature, AccessKey, ConnectionString};
 use webpubsub_protocol::events::{
-    CloudEventHeaders, ConnectEventRequest, ConnectEventResponse, ConnectionState,
+    combined_header, CloudEventHeaders, ConnectEventRequest, ConnectEventResponse, ConnectionState,
     DisconnectedEventRequest, EventType,
 };
 use webpubsub_protocol::{ContentType, Payload};
@@ -125,16 +125,6 @@ fn refuse(status: u16, reason: &str) -> Response<Bytes> {
     response
 }
 
-/// A header's values, repeated lines joined with `,`.
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.join(","))
-}
-
 impl<H: EventHandler> WebPubSubEventHandler<H> {
     /// A handler for `hub` (matched case-insensitively).
     pub fn new(hub: impl Into<String>, options: HandlerOptions, handler: H) -> Self {
@@ -185,7 +175,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
     }
 
     fn validate(&self, headers: &HeaderMap) -> Response<Bytes> {
-        let Some(requested) = header(headers, "webhook-request-origin") else {
+        let Some(requested) = combined_header(headers, "webhook-request-origin") else {
             return refuse(400, "the WebHook-Request-Origin header is missing");
         };
         let allowed = self.allowed(&requested);
@@ -216,7 +206,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
         if !ce.hub.eq_ignore_ascii_case(&self.hub) {
             return refuse(400, "the event is for another hub");
         }
-        let origin = header(headers, "webhook-request-origin");
+        let origin = combined_header(headers, "webhook-request-origin");
         if let AllowedOrigins::Hosts(_) = self.options.allowed_origins {
             if origin.as_deref().is_none_or(|o| self.allowed(o).is_empty()) {
                 return refuse(403, "the requesting origin is not allowed");
@@ -242,7 +232,7 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
             }
         };
         let mut ctx = EventContext::new(&ce, origin, state);
-        let content_type = header(headers, "content-type").unwrap_or_default();
+        let content_type = combined_header(headers, "content-type").unwrap_or_default();
         let mut response = match &ce.event_type {
             EventType::Connect => {
                 let request: ConnectEventRequest = match serde_json::from_slice(&body) {

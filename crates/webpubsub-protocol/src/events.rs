@@ -229,17 +229,10 @@ impl CloudEventHeaders {
     /// [`CloudEventError::MissingHeader`] for a missing `ce-type`, `ce-hub`, `ce-connectionId` or
     /// `ce-awpsversion`; [`CloudEventError::UnknownType`] for another `ce-type`.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, CloudEventError> {
-        let header = |name: &str| -> Option<String> {
-            let values: Vec<&str> = headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (!values.is_empty()).then(|| values.join(","))
+        let required = |name: &'static str| {
+            combined_header(headers, name).ok_or(CloudEventError::MissingHeader(name))
         };
-        let required =
-            |name: &'static str| header(name).ok_or(CloudEventError::MissingHeader(name));
-        let optional = |name: &str| header(name);
+        let optional = |name: &str| combined_header(headers, name);
         let event_type =
             EventType::from_ce_type(&required("ce-type")?).ok_or(CloudEventError::UnknownType)?;
         Ok(Self {
@@ -285,6 +278,29 @@ fn string_or_list_map<'de, D: Deserializer<'de>>(
             (key, values)
         })
         .collect())
+}
+
+/// A header's value as one string: a header sent more than once is its values joined with `,`, as
+/// HTTP combines them (RFC 9110, section 5.3); values that are not text are skipped. `None` when
+/// absent.
+///
+/// ```
+/// use http::HeaderMap;
+/// use webpubsub_protocol::events::combined_header;
+///
+/// let mut headers = HeaderMap::new();
+/// headers.append("ce-signature", "sha256=a".parse().unwrap());
+/// headers.append("ce-signature", "sha256=b".parse().unwrap());
+/// assert_eq!(combined_header(&headers, "ce-signature").as_deref(), Some("sha256=a,sha256=b"));
+/// assert_eq!(combined_header(&headers, "ce-id"), None);
+/// ```
+pub fn combined_header(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
 }
 
 /// A client certificate presented at connect.
