@@ -633,6 +633,58 @@ async fn hubs_groups_and_reverse_proxy() {
         token.base_url,
         "wss://contoso.webpubsub.azure.com/client/hubs/hub1"
     );
+    // Through a proxy with a path prefix, the next page goes to the proxy's prefix once, and its
+    // token's audience is the service URL of that page.
+    let pages = CaptureClient::with_responder(|request| {
+        let body = if request
+            .uri()
+            .query()
+            .unwrap_or("")
+            .contains("continuationToken")
+        {
+            r#"{"value":[{"connectionId":"c2"}]}"#
+        } else {
+            r#"{"value":[{"connectionId":"c1"}],"nextLink":"https://contoso.webpubsub.azure.com/api/hubs/hub1/groups/g/connections?continuationToken=c1"}"#
+        };
+        Ok(response(200, Bytes::from(body)))
+    });
+    let options = WebPubSubServiceClientOptions {
+        transport: Some(Arc::new(pages.clone())),
+        reverse_proxy_endpoint: Some(
+            Endpoint::parse("https://apim.example.com/webpubsub/").unwrap(),
+        ),
+        ..Default::default()
+    };
+    let client = WebPubSubServiceClient::from_connection_string(
+        &format!("Endpoint={ENDPOINT};AccessKey={KEY}"),
+        "hub1",
+        Some(options),
+    )
+    .unwrap();
+    let members: Vec<GroupMember> = client
+        .list_connections_in_group("g", None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 2);
+    let second = &pages.requests()[1];
+    assert_eq!(
+        second.uri.to_string(),
+        "https://apim.example.com/webpubsub/api/hubs/hub1/groups/g/connections?continuationToken=c1&api-version=2024-12-01"
+    );
+    let token = second
+        .header("authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap()
+        .to_owned();
+    TokenValidator::new([AccessKey::new(KEY)])
+        .verify(
+            &token,
+            |aud| aud == "https://contoso.webpubsub.azure.com/api/hubs/hub1/groups/g/connections?continuationToken=c1&api-version=2024-12-01",
+            SystemTime::now(),
+        )
+        .unwrap();
 }
 
 #[tokio::test]
