@@ -555,3 +555,79 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
         }
     }
 }
+
+#[tokio::test]
+async fn entra_client_tokens_expire_when_the_service_says() {
+    // The service decides the lifetime; its token's `exp` wins over the minutes asked for.
+    let minted = webpubsub::auth::client_access_token(
+        &Endpoint::parse("https://contoso.webpubsub.azure.com").unwrap(),
+        &AccessKey::new("service-key"),
+        "hub",
+        &ClientAccessTokenOptions::default().expires_after(Duration::from_secs(600)),
+        SystemTime::now(),
+    )
+    .unwrap();
+    let body = format!(r#"{{"token":"{}"}}"#, minted.token);
+    let capture = CaptureClient::with_responder(move |_| Ok(response(200, body.clone())));
+    let credential = Arc::new(CountingCredential {
+        fetches: AtomicUsize::new(0),
+        lifetime: Duration::from_secs(3600),
+    });
+    let client = entra_client(
+        "https://contoso.webpubsub.azure.com",
+        &capture,
+        credential,
+        false,
+    )
+    .unwrap();
+    let token = client
+        .get_client_access_token(Some(ClientAccessTokenOptions {
+            expires_after: Duration::from_secs(60 * 60),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(token.expires_at, minted.expires_at);
+}
+
+#[tokio::test]
+async fn a_401_drops_the_cached_entra_token() {
+    let answers = Arc::new(Mutex::new(VecDeque::from([401, 202, 202])));
+    let capture = CaptureClient::with_responder(move |_| {
+        let status = answers.lock().unwrap().pop_front().unwrap_or(202);
+        Ok(response(status, ""))
+    });
+    let credential = Arc::new(CountingCredential {
+        fetches: AtomicUsize::new(0),
+        lifetime: Duration::from_secs(3600),
+    });
+    let client = entra_client(
+        "https://contoso.webpubsub.azure.com",
+        &capture,
+        credential.clone(),
+        false,
+    )
+    .unwrap();
+    let err = client
+        .send_to_all(Payload::text("x"), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_authentication(), "{err:?}");
+    client.send_to_all(Payload::text("x"), None).await.unwrap();
+    // The token the service refused was not used again; the next one was cached.
+    client.send_to_all(Payload::text("x"), None).await.unwrap();
+    assert_eq!(credential.fetches.load(Ordering::SeqCst), 2);
+    let tokens: Vec<String> = capture
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            "Bearer entra-token-0",
+            "Bearer entra-token-1",
+            "Bearer entra-token-1"
+        ]
+    );
+}
