@@ -1,17 +1,19 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod reply;
 mod rest;
 mod server;
 mod state;
 mod tokens;
 mod upstream;
-mod websocket;
+mod ws;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -20,11 +22,11 @@ use webpubsub_auth::AccessKey;
 
 use crate::rest::RestContext;
 use crate::server::Server;
-use crate::state::State;
+use crate::state::{EndHook, QueueLimits, State};
 use crate::tokens::Verifier;
 pub use crate::upstream::EventHandlerSettings;
 use crate::upstream::Upstream;
-use crate::websocket::ClientContext;
+use crate::ws::{ClientContext, ClientTimings};
 
 impl Emulator {
     /// Settings for a new emulator: `127.0.0.1`, a free port, the development key, strict audiences.
@@ -33,8 +35,19 @@ impl Emulator {
             host: "127.0.0.1".into(),
             port: 0,
             access_key: AccessKey::DEVELOPMENT.into(),
+            secondary_key: None,
             ignore_audience_host: false,
-            outbound_queue: state::OUTBOUND_QUEUE,
+            outbound: QueueLimits {
+                frames: state::OUTBOUND_FRAMES,
+                bytes: state::OUTBOUND_BYTES,
+            },
+            timings: ClientTimings {
+                keep_alive_interval: Duration::from_secs(20),
+                keep_alive_timeout: Duration::from_secs(120),
+                recovery_window: Duration::from_secs(30),
+                ack_delay: Duration::from_millis(5),
+            },
+            request_timeout: Duration::from_secs(30),
             event_handlers: HashMap::new(),
         }
     }
@@ -56,8 +69,11 @@ pub struct EmulatorBuilder {
     host: String,
     port: u16,
     access_key: String,
+    secondary_key: Option<String>,
     ignore_audience_host: bool,
-    outbound_queue: usize,
+    outbound: QueueLimits,
+    timings: ClientTimings,
+    request_timeout: Duration,
     event_handlers: HashMap<String, Vec<EventHandlerSettings>>,
 }
 
@@ -117,6 +133,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// A second key, as the service has, to test key rotation: tokens signed with either key are
+    /// accepted, and events are signed with both (`ce-signature: sha256=<a>,sha256=<b>`).
+    pub fn secondary_key(mut self, key: impl Into<String>) -> Self {
+        self.secondary_key = Some(key.into());
+        self
+    }
+
     /// Check token audiences on their path only (scheme and host ignored), for clients that
     /// reach the emulator under another name than the one tokens were minted for.
     pub fn ignore_audience_host(mut self, ignore_audience_host: bool) -> Self {
@@ -127,7 +150,47 @@ impl EmulatorBuilder {
     /// Frames queued for one client before it counts as slow and is closed (`SlowClient`), so it
     /// cannot stall deliveries to the others. Default 4,096.
     pub fn outbound_queue(mut self, frames: usize) -> Self {
-        self.outbound_queue = frames;
+        self.outbound.frames = frames.max(1);
+        self
+    }
+
+    /// Bytes queued for one client before it counts as slow (a single larger frame still goes
+    /// out). Default 16 MiB.
+    pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
+        self.outbound.bytes = bytes;
+        self
+    }
+
+    /// Keep-alive: a WebSocket ping goes to a client quiet for `interval`, and a client that has
+    /// sent nothing, not even a pong, for `timeout` is closed (a reliable session then waits for
+    /// recovery). Defaults 20 s and 120 s, as the official clients.
+    pub fn keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.timings.keep_alive_interval = interval.max(Duration::from_millis(1));
+        self.timings.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// How long a dropped reliable session waits for its client to recover. Default 30 s, the
+    /// service's minimum.
+    pub fn recovery_window(mut self, window: Duration) -> Self {
+        self.timings.recovery_window = window;
+        self
+    }
+
+    /// How long acks wait before they go out; other frames are not held up. Default 5 ms: on
+    /// loopback an ack can otherwise beat `azure-messaging-webpubsubclient` 1.1.0 to its wait
+    /// (it notifies a condition variable the sender has not started waiting on, a lost wakeup),
+    /// and that client then sits out its 30 s ack timeout. The real service's network latency
+    /// hides the race.
+    pub fn ack_delay(mut self, delay: Duration) -> Self {
+        self.timings.ack_delay = delay;
+        self
+    }
+
+    /// How long an HTTP client has to send a request head, and then its body (slow clients
+    /// are cut off, not kept forever). Default 30 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -166,18 +229,34 @@ impl EmulatorBuilder {
         let listener = TcpListener::bind((self.host.as_str(), self.port)).await?;
         let addr = listener.local_addr()?;
         let key = AccessKey::new(self.access_key);
+        let mut keys = vec![key.clone()];
+        keys.extend(
+            self.secondary_key
+                .filter(|k| !k.is_empty())
+                .map(AccessKey::new),
+        );
+        if addr.ip().is_unspecified() && keys.iter().any(|k| k.expose() == AccessKey::DEVELOPMENT) {
+            tracing::warn!(
+                %addr,
+                "listening on every interface with the published development key: anyone who can reach this machine can use it; pass another key"
+            );
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let state = Arc::new(State::new(self.outbound_queue));
-        let verifier = Verifier::new(vec![key.clone()], self.ignore_audience_host);
+        let verifier = Verifier::new(keys.clone(), self.ignore_audience_host);
+        let origin = match addr.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            ip => ip.to_string(),
+        };
         let upstream = if self.event_handlers.is_empty() {
             None
         } else {
-            Some(Arc::new(Upstream::new(
-                self.event_handlers,
-                key.clone(),
-                addr.to_string(),
-            )?))
+            Some(Arc::new(Upstream::new(self.event_handlers, keys, origin)?))
         };
+        let on_end: Option<EndHook> = upstream.clone().map(|upstream| {
+            let hook: EndHook = Arc::new(move |ended| ws::events::disconnected(&upstream, ended));
+            hook
+        });
+        let state = Arc::new(State::new(self.outbound, on_end));
         let server = Arc::new(Server {
             rest: RestContext {
                 state: state.clone(),
@@ -189,7 +268,9 @@ impl EmulatorBuilder {
                 verifier,
                 shutdown: shutdown_rx.clone(),
                 upstream,
+                timings: self.timings,
             }),
+            request_timeout: self.request_timeout,
         });
         let task = tokio::spawn(server::serve(listener, server, shutdown_rx));
         Ok(Emulator {

@@ -5,52 +5,25 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Response, StatusCode};
-use http_body_util::Full;
+use http::{HeaderMap, Method};
 use serde_json::json;
 use webpubsub_auth::{client_access_token, AccessKey, ClientAccessTokenOptions, Endpoint, Role};
 use webpubsub_protocol::encoding::percent_encode;
-use webpubsub_protocol::filter::Filter;
 use webpubsub_protocol::frames::MessageSource;
 use webpubsub_protocol::rest::{
     GenerateClientToken, GroupsFilterBody, IncomingRequest, ListConnectionsInGroup, RestRequest,
     RouteError,
 };
-use webpubsub_protocol::Payload;
 
-use crate::state::{Scope, State};
+use crate::reply::{error, json_reply, status, Reply};
+use crate::state::{Publish, Scope, State};
 use crate::tokens::Verifier;
-
-pub(crate) type Reply = Response<Full<Bytes>>;
 
 /// What a REST handler needs.
 pub(crate) struct RestContext {
     pub(crate) state: Arc<State>,
     pub(crate) verifier: Verifier,
     pub(crate) key: AccessKey,
-}
-
-pub(crate) fn status(code: u16) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() =
-        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-}
-
-/// The service's error shape: `{code, message}` body and `x-ms-error-code`.
-pub(crate) fn error(code: u16, error_code: &str, message: impl Into<String>) -> Reply {
-    let body = json!({"code": error_code, "message": message.into()}).to_string();
-    let mut response = status(code);
-    *response.body_mut() = Full::new(Bytes::from(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        http::HeaderValue::from_static("application/json"),
-    );
-    if let Ok(value) = http::HeaderValue::from_str(error_code) {
-        headers.insert("x-ms-error-code", value);
-    }
-    response
 }
 
 /// A failed REST call, turned into the service's error reply at the edge.
@@ -78,16 +51,6 @@ fn bad_request(message: impl Into<String>) -> RestError {
     RestError::new(400, "Error.BadRequest", message)
 }
 
-fn json_reply(value: serde_json::Value) -> Reply {
-    let mut response = status(200);
-    *response.body_mut() = Full::new(Bytes::from(value.to_string()));
-    response.headers_mut().insert(
-        "content-type",
-        http::HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
-}
-
 /// A parsed REST request.
 pub(crate) struct HttpCall<'a> {
     pub(crate) method: &'a Method,
@@ -100,6 +63,10 @@ pub(crate) struct HttpCall<'a> {
 
 /// Handles `/api/...`.
 pub(crate) fn handle(ctx: &RestContext, request: HttpCall<'_>) -> Reply {
+    // Container health probes carry no token.
+    if request.path == "/api/health" && matches!(*request.method, Method::HEAD | Method::GET) {
+        return status(200);
+    }
     let bearer = request
         .headers
         .get("authorization")
@@ -168,36 +135,53 @@ fn serve(
     };
     match request {
         RestRequest::GetServiceStatus(_) => Ok(status(200)),
-        RestRequest::SendToAll(send) => {
-            state.broadcast(hub, &send.excluded, send.filter.as_ref(), &send.message);
-            Ok(status(202))
-        }
+        RestRequest::SendToAll(send) => Ok(deliver(
+            state,
+            hub,
+            Publish {
+                scope: Scope::All,
+                excluded: &send.excluded,
+                filter: send.filter.as_ref(),
+                source: &MessageSource::Server,
+                message: &send.message,
+                ttl_seconds: send.message_ttl_seconds,
+            },
+        )),
         RestRequest::SendToUser(send) => Ok(deliver(
             state,
             hub,
-            Scope::User(&send.user_id),
-            &[],
-            send.filter.as_ref(),
-            &MessageSource::Server,
-            &send.message,
+            Publish {
+                scope: Scope::User(&send.user_id),
+                excluded: &[],
+                filter: send.filter.as_ref(),
+                source: &MessageSource::Server,
+                message: &send.message,
+                ttl_seconds: send.message_ttl_seconds,
+            },
         )),
         RestRequest::SendToGroup(send) => Ok(deliver(
             state,
             hub,
-            Scope::Group(&send.group),
-            &send.excluded,
-            send.filter.as_ref(),
-            &group_source(&send.group),
-            &send.message,
+            Publish {
+                scope: Scope::Group(&send.group),
+                excluded: &send.excluded,
+                filter: send.filter.as_ref(),
+                source: &group_source(&send.group),
+                message: &send.message,
+                ttl_seconds: send.message_ttl_seconds,
+            },
         )),
         RestRequest::SendToConnection(send) => Ok(deliver(
             state,
             hub,
-            Scope::Connection(&send.connection_id),
-            &[],
-            None,
-            &MessageSource::Server,
-            &send.message,
+            Publish {
+                scope: Scope::Connection(&send.connection_id),
+                excluded: &[],
+                filter: None,
+                source: &MessageSource::Server,
+                message: &send.message,
+                ttl_seconds: send.message_ttl_seconds,
+            },
         )),
         RestRequest::CloseAllConnections(close) => Ok(close_scope(
             state,
@@ -248,15 +232,22 @@ fn serve(
             Ok(status(204))
         }
         RestRequest::AddUserToGroup(add) => {
-            state.user_group(hub, &add.user_id, Some(&add.group), true);
-            Ok(status(200))
+            if state.add_user_to_group(hub, &add.user_id, &add.group) {
+                Ok(status(200))
+            } else {
+                Err(RestError::new(
+                    404,
+                    "Warning.User.NotExisted",
+                    format!("User `{}` has no connection.", add.user_id),
+                ))
+            }
         }
         RestRequest::RemoveUserFromGroup(remove) => {
-            state.user_group(hub, &remove.user_id, Some(&remove.group), false);
+            state.remove_user_from_group(hub, &remove.user_id, Some(&remove.group));
             Ok(status(204))
         }
         RestRequest::RemoveUserFromAllGroups(remove) => {
-            state.user_group(hub, &remove.user_id, None, false);
+            state.remove_user_from_group(hub, &remove.user_id, None);
             Ok(status(204))
         }
         RestRequest::AddConnectionsToGroups(body) => {
@@ -309,17 +300,8 @@ fn not_existed(id: &str) -> RestError {
     )
 }
 
-fn deliver(
-    state: &State,
-    hub: &str,
-    scope: Scope<'_>,
-    excluded: &[String],
-    filter: Option<&Filter>,
-    source: &MessageSource,
-    message: &Payload,
-) -> Reply {
-    let ids = state.select(hub, &scope, excluded, filter);
-    state.deliver(hub, &ids, source, message, None);
+fn deliver(state: &State, hub: &str, publish: Publish<'_>) -> Reply {
+    state.publish(hub, &publish);
     status(202)
 }
 
@@ -330,21 +312,12 @@ fn close_scope(
     excluded: &[String],
     reason: &str,
 ) -> Reply {
-    let ids = state.select(hub, &scope, excluded, None);
-    state.close(hub, &ids, reason);
+    state.close(hub, scope, excluded, reason);
     status(204)
 }
 
 fn groups_by_filter(state: &State, hub: &str, body: &GroupsFilterBody, add: bool) -> Reply {
-    for id in state.select(hub, &Scope::All, &[], body.filter.as_ref()) {
-        for group in &body.groups {
-            if add {
-                state.join(hub, &id, group);
-            } else {
-                state.leave(hub, &id, Some(group));
-            }
-        }
-    }
+    state.groups_by_filter(hub, &body.groups, body.filter.as_ref(), add);
     status(200)
 }
 

@@ -3,24 +3,32 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use webpubsub_protocol::encoding::{parse_query, percent_decode};
 use webpubsub_protocol::validate::{self, MAX_MESSAGE_BYTES};
 
-use crate::rest::{self, error, HttpCall, Reply, RestContext};
-use crate::websocket::{self, ClientContext};
+use crate::reply::{error, Reply};
+use crate::rest::{self, HttpCall, RestContext};
+use crate::ws::{self, ClientContext};
 
 pub(crate) struct Server {
     pub(crate) rest: RestContext,
     pub(crate) clients: Arc<ClientContext>,
+    /// How long a client has to send a request head, and then its body.
+    pub(crate) request_timeout: Duration,
 }
+
+/// Accept errors (file descriptors used up) wait this long first, doubling up to a second.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Serves until `shutdown` turns true.
 pub(crate) async fn serve(
@@ -28,12 +36,27 @@ pub(crate) async fn serve(
     server: Arc<Server>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => {
+                        backoff = ACCEPT_BACKOFF_MIN;
+                        accepted
+                    }
+                    Err(e) => {
+                        // Out of file descriptors (or another transient failure): accepting
+                        // again at once would spin; wait, and let connections finish.
+                        tracing::warn!(error = %e, retry_in = ?backoff, "accept failed");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let server = server.clone();
+                let request_timeout = server.request_timeout;
                 let local = stream.local_addr().ok();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
@@ -41,6 +64,8 @@ pub(crate) async fn serve(
                         async move { Ok::<_, Infallible>(route(&server, request, local).await) }
                     });
                     let connection = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(request_timeout)
                         .serve_connection(TokioIo::new(stream), service)
                         .with_upgrades();
                     if let Err(e) = connection.await {
@@ -65,16 +90,34 @@ async fn route(server: &Server, request: Request<Incoming>, local: Option<Socket
     if path.starts_with("/api/") {
         let (parts, body) = request.into_parts();
         // A little over 1 MiB: the message limit itself is checked (413) by the send operations.
-        let body = match Limited::new(body, MAX_MESSAGE_BYTES + 64 * 1024)
-            .collect()
-            .await
-        {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => {
+        let limit = MAX_MESSAGE_BYTES + 64 * 1024;
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return error(
+                413,
+                "Error.PayloadTooLarge",
+                "the request body is too large",
+            );
+        }
+        let collect = Limited::new(body, limit).collect();
+        let body = match tokio::time::timeout(server.request_timeout, collect).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(_)) => {
                 return error(
                     413,
                     "Error.PayloadTooLarge",
                     "the request body is too large",
+                )
+            }
+            Err(_) => {
+                return error(
+                    408,
+                    "Error.RequestTimeout",
+                    "the request body did not arrive in time",
                 )
             }
         };
@@ -105,7 +148,7 @@ async fn route(server: &Server, request: Request<Incoming>, local: Option<Socket
         };
         return match hub {
             Some(hub) if validate::hub(&hub).is_ok() => {
-                websocket::upgrade(server.clients.clone(), request, &host, hub).await
+                ws::upgrade(server.clients.clone(), request, &host, hub).await
             }
             _ => error(404, "Error.NotFound", "expected /client/hubs/{hub}"),
         };

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Request;
@@ -63,6 +63,52 @@ pub(crate) enum UpstreamError {
     Unreachable,
 }
 
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UpstreamError::NotValidated => "failed abuse-protection validation",
+            UpstreamError::Unreachable => "did not answer",
+        })
+    }
+}
+
+/// The first validation retry after a failure; doubled up to [`VALIDATION_BACKOFF_MAX`].
+const VALIDATION_BACKOFF_MIN: Duration = Duration::from_secs(1);
+const VALIDATION_BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A passed validation is checked again after this long.
+const VALIDATION_LIFETIME: Duration = Duration::from_secs(60);
+/// How long the handler has to answer a validation request.
+const VALIDATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What is known about a handler URL's abuse-protection validation.
+#[derive(Debug, Clone, Copy)]
+enum Validation {
+    /// Passed; checked again after `until`.
+    Passed { until: Instant },
+    /// Failed; not tried again before `retry_at`, then with `backoff` doubled.
+    Failed {
+        retry_at: Instant,
+        backoff: Duration,
+    },
+}
+
+/// `url` with its query values hidden (Functions keys travel as `?code=`).
+pub(crate) fn redacted(url: &str) -> String {
+    match url.split_once('?') {
+        None => url.to_owned(),
+        Some((base, query)) => {
+            let names: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) => format!("{name}=REDACTED"),
+                    None => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", names.join("&"))
+        }
+    }
+}
+
 /// A handler's answer.
 pub(crate) struct Answer {
     pub(crate) status: u16,
@@ -86,14 +132,14 @@ pub(crate) struct Upstream {
     client: Arc<dyn HttpClient>,
     keys: Vec<AccessKey>,
     origin: String,
-    validated: Mutex<HashMap<String, bool>>,
+    validated: Mutex<HashMap<String, Validation>>,
     ids: AtomicU64,
 }
 
 impl Upstream {
     pub(crate) fn new(
         hubs: HashMap<String, Vec<EventHandlerSettings>>,
-        key: AccessKey,
+        keys: Vec<AccessKey>,
         origin: String,
     ) -> std::io::Result<Self> {
         let options = HyperClientOptions {
@@ -107,7 +153,7 @@ impl Upstream {
                 .map(|(hub, handlers)| (hub.to_ascii_lowercase(), handlers))
                 .collect(),
             client: Arc::new(client),
-            keys: vec![key],
+            keys,
             origin,
             validated: Mutex::default(),
             ids: AtomicU64::new(1),
@@ -123,43 +169,62 @@ impl Upstream {
     }
 
     /// Abuse protection: `OPTIONS` with `WebHook-Request-Origin`; valid when 2xx and
-    /// `WebHook-Allowed-Origin` is `*` or names this origin. Remembered per URL.
+    /// `WebHook-Allowed-Origin` is `*` or names this origin. A pass is re-checked after a
+    /// minute; a failure is retried after 1 s, then 2 s, ... up to a minute apart.
     async fn validate(&self, url: &str) -> bool {
-        if let Some(known) = self
+        let now = Instant::now();
+        let known = self
             .validated
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(url)
-        {
-            return *known;
-        }
+            .copied();
+        let backoff = match known {
+            Some(Validation::Passed { until }) if now < until => return true,
+            Some(Validation::Failed { retry_at, .. }) if now < retry_at => return false,
+            Some(Validation::Failed { backoff, .. }) => (backoff * 2).min(VALIDATION_BACKOFF_MAX),
+            _ => VALIDATION_BACKOFF_MIN,
+        };
         let request = Request::options(url)
             .header("WebHook-Request-Origin", self.origin.as_str())
             .header("ce-awpsversion", "1.0")
             .body(Bytes::new());
         let ok = match request {
-            Ok(request) => match self.client.execute(&request).await {
-                Ok(response) if response.status().is_success() => response
-                    .headers()
-                    .get_all("webhook-allowed-origin")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(','))
-                    .any(|o| o.trim() == "*" || o.trim().eq_ignore_ascii_case(&self.origin)),
-                _ => false,
-            },
+            Ok(request) => {
+                match tokio::time::timeout(VALIDATION_TIMEOUT, self.client.execute(&request)).await
+                {
+                    Ok(Ok(response)) if response.status().is_success() => response
+                        .headers()
+                        .get_all("webhook-allowed-origin")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .flat_map(|v| v.split(','))
+                        .any(|o| o.trim() == "*" || o.trim().eq_ignore_ascii_case(&self.origin)),
+                    _ => false,
+                }
+            }
             Err(_) => false,
         };
-        if !ok {
+        let now = Instant::now();
+        let next = if ok {
+            Validation::Passed {
+                until: now + VALIDATION_LIFETIME,
+            }
+        } else {
             tracing::warn!(
-                url,
-                "the event handler failed abuse-protection validation; events are not sent to it"
+                url = %redacted(url),
+                retry_in = ?backoff,
+                "the event handler failed abuse-protection validation; events are not sent to it until it passes"
             );
-        }
+            Validation::Failed {
+                retry_at: now + backoff,
+                backoff,
+            }
+        };
         self.validated
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(url.to_owned(), ok);
+            .insert(url.to_owned(), next);
         ok
     }
 
@@ -199,7 +264,7 @@ impl Upstream {
             .map_err(|_| UpstreamError::Unreachable)?;
         request.headers_mut().extend(ce_headers);
         let response = self.client.execute(&request).await.map_err(|e| {
-            tracing::warn!(url, error = %e, "the event handler did not answer");
+            tracing::warn!(url = %redacted(&url), error = %e, "the event handler did not answer");
             UpstreamError::Unreachable
         })?;
         let header = |name: &str| {
@@ -252,5 +317,9 @@ mod tests {
         };
         assert!(any.wants(&EventType::User("anything".into())));
         assert_eq!(now_rfc3339().len(), 20);
+        assert_eq!(
+            redacted("https://f.azurewebsites.net/api/h?code=s3cret&x"),
+            "https://f.azurewebsites.net/api/h?code=REDACTED&x"
+        );
     }
 }

@@ -68,8 +68,8 @@ impl Subprotocol {
 ///     group: "g".into(), ack_id: Some(3), no_echo: true, data: Payload::text("hi"),
 /// });
 ///
-/// let unknown: ClientFrame = serde_json::from_str(r#"{"type":"invoke","invocationId":"1"}"#)?;
-/// assert_eq!(unknown.type_name(), "invoke");
+/// let unknown: ClientFrame = serde_json::from_str(r#"{"type":"setGroupState","group":"g","ackId":1}"#)?;
+/// assert_eq!(unknown.type_name(), "setGroupState");
 /// assert!(matches!(unknown, ClientFrame::Unknown(_)));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -129,6 +129,26 @@ pub enum ClientFrame {
     },
     /// `{"type":"ping"}`
     Ping,
+    /// `{"type":"invoke","invocationId":..,"target":"event","event":..,"dataType":..,"data":..}`:
+    /// a user event whose reply comes back as [`ServerFrame::InvokeResponse`].
+    Invoke {
+        /// The client's id for this invocation, echoed in the response.
+        invocation_id: String,
+        /// What is invoked; `event` (an upstream user event) is the one target defined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// The event name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<String>,
+        /// The content, when the client sent one.
+        #[serde(flatten, with = "frame_data::optional")]
+        data: Option<Payload>,
+    },
+    /// `{"type":"cancelInvocation","invocationId":..}`: the client no longer waits.
+    CancelInvocation {
+        /// The invocation to cancel.
+        invocation_id: String,
+    },
     /// Any other frame, kept whole.
     #[serde(untagged)]
     Unknown(Value),
@@ -144,6 +164,8 @@ impl ClientFrame {
             ClientFrame::Event { .. } => "event",
             ClientFrame::SequenceAck { .. } => "sequenceAck",
             ClientFrame::Ping => "ping",
+            ClientFrame::Invoke { .. } => "invoke",
+            ClientFrame::CancelInvocation { .. } => "cancelInvocation",
             ClientFrame::Unknown(raw) => raw.get("type").and_then(Value::as_str).unwrap_or(""),
         }
     }
@@ -153,7 +175,14 @@ impl ClientFrame {
     pub fn is_known_type(name: &str) -> bool {
         matches!(
             name,
-            "joinGroup" | "leaveGroup" | "sendToGroup" | "event" | "sequenceAck" | "ping"
+            "joinGroup"
+                | "leaveGroup"
+                | "sendToGroup"
+                | "event"
+                | "sequenceAck"
+                | "ping"
+                | "invoke"
+                | "cancelInvocation"
         )
     }
 
@@ -164,7 +193,10 @@ impl ClientFrame {
             | ClientFrame::LeaveGroup { ack_id, .. }
             | ClientFrame::SendToGroup { ack_id, .. }
             | ClientFrame::Event { ack_id, .. } => *ack_id,
-            ClientFrame::SequenceAck { .. } | ClientFrame::Ping => None,
+            ClientFrame::SequenceAck { .. }
+            | ClientFrame::Ping
+            | ClientFrame::Invoke { .. }
+            | ClientFrame::CancelInvocation { .. } => None,
             ClientFrame::Unknown(raw) => raw.get("ackId").and_then(Value::as_u64),
         }
     }
@@ -330,7 +362,114 @@ pub enum ServerFrame {
     },
     /// `{"type":"pong"}`
     Pong,
+    /// `{"type":"invokeResponse","invocationId":..,"success":..,"dataType":..,"data":..,"error":..}`.
+    InvokeResponse {
+        /// The client's invocation id.
+        invocation_id: String,
+        /// Whether the invocation succeeded.
+        success: bool,
+        /// The handler's reply, when it had one.
+        #[serde(flatten, with = "frame_data::optional")]
+        data: Option<Payload>,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<AckError>,
+    },
     /// Any other frame, kept whole.
     #[serde(untagged)]
     Unknown(Value),
+}
+
+/// The longest close reason a WebSocket close frame carries, in bytes (RFC 6455 §5.5: 125 bytes of
+/// payload, two of them the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// `reason` cut to [`MAX_CLOSE_REASON_BYTES`] on a character boundary, so the close frame stays
+/// valid UTF-8.
+///
+/// ```
+/// use webpubsub_protocol::frames::close_reason;
+///
+/// assert_eq!(close_reason("bye"), "bye");
+/// let long = "é".repeat(100); // 200 bytes
+/// assert_eq!(close_reason(&long).len(), 122);
+/// ```
+pub fn close_reason(reason: &str) -> &str {
+    if reason.len() <= MAX_CLOSE_REASON_BYTES {
+        return reason;
+    }
+    let mut end = MAX_CLOSE_REASON_BYTES;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
+/// Whether `name` is one of the service's binary (protobuf) subprotocols, which a JSON-only
+/// implementation must refuse rather than accept as a custom one.
+pub fn is_protobuf_subprotocol(name: &str) -> bool {
+    matches!(
+        name,
+        "protobuf.webpubsub.azure.v1" | "protobuf.reliable.webpubsub.azure.v1"
+    )
+}
+
+#[cfg(test)]
+mod invoke_tests {
+    use super::*;
+
+    #[test]
+    fn invocations_round_trip_with_and_without_data() {
+        let frame: ClientFrame = serde_json::from_str(
+            r#"{"type":"invoke","invocationId":"7","target":"event","event":"add","dataType":"text","data":"1+1"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Invoke {
+                invocation_id: "7".into(),
+                target: Some("event".into()),
+                event: Some("add".into()),
+                data: Some(Payload::text("1+1")),
+            }
+        );
+        let bare: ClientFrame =
+            serde_json::from_str(r#"{"type":"invoke","invocationId":"8","event":"ping"}"#).unwrap();
+        assert!(matches!(bare, ClientFrame::Invoke { data: None, .. }));
+
+        let ok = ServerFrame::InvokeResponse {
+            invocation_id: "7".into(),
+            success: true,
+            data: Some(Payload::text("2")),
+            error: None,
+        };
+        let text = serde_json::to_string(&ok).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            serde_json::json!({"type":"invokeResponse","invocationId":"7","success":true,"dataType":"text","data":"2"})
+        );
+        assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), ok);
+        let failed = ServerFrame::InvokeResponse {
+            invocation_id: "8".into(),
+            success: false,
+            data: None,
+            error: Some(AckError {
+                name: AckErrorName::BadRequest,
+                message: Some("no".into()),
+            }),
+        };
+        let text = serde_json::to_string(&failed).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            serde_json::json!({"type":"invokeResponse","invocationId":"8","success":false,"error":{"name":"BadRequest","message":"no"}})
+        );
+    }
+
+    #[test]
+    fn close_reasons_are_cut_on_a_character_boundary() {
+        let reason = format!("a{}", "€".repeat(60));
+        let cut = close_reason(&reason);
+        assert!(cut.len() <= MAX_CLOSE_REASON_BYTES && reason.starts_with(cut));
+        assert_eq!(cut.len(), 1 + 3 * 40);
+    }
 }

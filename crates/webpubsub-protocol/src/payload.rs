@@ -372,4 +372,47 @@ pub(crate) mod frame_data {
         let raw = In::deserialize(d)?;
         Payload::from_frame(raw.data_type, raw.data).map_err(D::Error::custom)
     }
+
+    /// `dataType` and `data` when present (invocations may carry none).
+    pub(crate) mod optional {
+        use serde::de::Error as _;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        use super::{DataType, Out, Payload};
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct MaybeIn {
+            #[serde(default)]
+            data_type: Option<DataType>,
+            #[serde(default)]
+            data: Option<serde_json::Value>,
+        }
+
+        pub(crate) fn serialize<S: Serializer>(
+            payload: &Option<Payload>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match payload {
+                Some(payload) => Out {
+                    data_type: payload.data_type(),
+                    data: payload.to_frame_data(),
+                }
+                .serialize(s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Payload>, D::Error> {
+            let raw = MaybeIn::deserialize(d)?;
+            match (raw.data_type, raw.data) {
+                (_, None) => Ok(None),
+                (data_type, Some(data)) => Payload::from_frame(data_type.unwrap_or_default(), data)
+                    .map(Some)
+                    .map_err(D::Error::custom),
+            }
+        }
+    }
 }

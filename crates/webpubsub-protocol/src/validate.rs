@@ -41,6 +41,8 @@ pub enum ValidationRule {
     Json,
     /// No line break (`\n`): the spec's `.` in `^(?!\s+$).+$` does not match one.
     SingleLine,
+    /// The event-name pattern `^[A-Za-z][A-Za-z0-9_.-]{0,127}$`.
+    EventNamePattern,
 }
 
 impl fmt::Display for ValidationRule {
@@ -57,6 +59,9 @@ impl fmt::Display for ValidationRule {
             ValidationRule::OneOf(values) => write!(f, "must be one of {}", values.join(", ")),
             ValidationRule::Json => f.write_str("must be valid JSON"),
             ValidationRule::SingleLine => f.write_str("must not contain a line break"),
+            ValidationRule::EventNamePattern => {
+                f.write_str("must start with a letter and have 1 to 128 letters, digits or _ . -")
+            }
         }
     }
 }
@@ -109,6 +114,34 @@ pub fn hub(hub: &str) -> Result<(), ValidationError> {
         Ok(())
     } else {
         Err(ValidationError::new("hub", ValidationRule::HubPattern))
+    }
+}
+
+/// Checks a user event name: a letter, then up to 127 letters, digits, `_`, `.` or `-` (the
+/// service's rule; the system event names `connect`, `connected` and `disconnected` fit it too).
+///
+/// ```
+/// use webpubsub_protocol::validate;
+///
+/// assert!(validate::event_name("chat.message-v2").is_ok());
+/// assert!(validate::event_name("1st").is_err());
+/// assert!(validate::event_name("a b").is_err());
+/// ```
+///
+/// # Errors
+/// A [`ValidationError`] for field `event`.
+pub fn event_name(name: &str) -> Result<(), ValidationError> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "event",
+            ValidationRule::EventNamePattern,
+        ))
     }
 }
 

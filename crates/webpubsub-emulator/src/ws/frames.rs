@@ -1,0 +1,301 @@
+//! What a client's frame does: group operations and sends at once (acked through the outbound
+//! queue), user events and invocations handed to the connection's event worker (in order,
+//! without holding up reads).
+
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use webpubsub_protocol::frames::{AckError, AckErrorName, ClientFrame, MessageSource, ServerFrame};
+use webpubsub_protocol::roles::Permission;
+use webpubsub_protocol::validate;
+use webpubsub_protocol::Payload;
+
+use crate::state::{ClientKind, Outbound, Publish, Scope, State};
+
+/// The connection a frame came from.
+pub(crate) struct Sender<'a> {
+    pub(crate) hub: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) kind: ClientKind,
+    pub(crate) user_id: Option<&'a str>,
+}
+
+/// Work for the event worker: it calls the upstream handler.
+#[derive(Debug)]
+pub(crate) enum Job {
+    /// `event`: reply (if any) then ack.
+    Event {
+        name: String,
+        ack_id: Option<u64>,
+        data: Payload,
+    },
+    /// `invoke`: one `invokeResponse`.
+    Invoke {
+        invocation_id: String,
+        event: String,
+        data: Payload,
+    },
+    /// A raw client's frame: the `message` event; its reply goes back to the client.
+    Message(Payload),
+}
+
+/// What the reader does after a frame.
+#[derive(Debug)]
+pub(crate) enum Next {
+    Continue,
+    Work(Job),
+    Close(u16, &'static str),
+}
+
+pub(crate) fn ack_frame(ack_id: u64, error: Option<(AckErrorName, String)>) -> Outbound {
+    let frame = ServerFrame::Ack {
+        ack_id,
+        success: error.is_none(),
+        error: error.map(|(name, message)| AckError {
+            name,
+            message: Some(message),
+        }),
+    };
+    Outbound::Ack(render(&frame).into())
+}
+
+pub(crate) fn render(frame: &ServerFrame) -> String {
+    serde_json::to_string(frame).expect("a server frame serialises")
+}
+
+/// Handles one frame from the client.
+pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Next {
+    let text = match (from.kind, message) {
+        (
+            _,
+            WsMessage::Close(_) | WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_),
+        ) => return Next::Continue,
+        (ClientKind::Raw, frame) => {
+            let message = match frame {
+                WsMessage::Text(text) => Payload::text(text.as_str()),
+                WsMessage::Binary(data) => Payload::binary(data),
+                _ => return Next::Continue,
+            };
+            return raw_message(state, from, message);
+        }
+        (_, WsMessage::Binary(_)) => {
+            return Next::Close(1003, "the JSON subprotocol requires text frames")
+        }
+        (_, WsMessage::Text(text)) => text,
+    };
+    let Ok(parsed) = serde_json::from_str::<ClientFrame>(text.as_str()) else {
+        return Next::Close(1007, "not a valid JSON protocol message");
+    };
+    let ack = |ack_id: Option<u64>, result: Result<(), (AckErrorName, String)>| {
+        if let Some(ack_id) = ack_id {
+            state.with_connection(from.hub, from.id, |c| {
+                if result.is_ok() {
+                    c.acked.insert(ack_id);
+                }
+                c.push(ack_frame(ack_id, result.err()));
+            });
+        }
+        Next::Continue
+    };
+    // A repeat of an ack id that already succeeded is answered `Duplicate` without running again.
+    let ack_id = match &parsed {
+        ClientFrame::Unknown(_) => None,
+        known => known.ack_id(),
+    };
+    if let Some(a) = ack_id {
+        let duplicate = state
+            .with_connection(from.hub, from.id, |c| c.acked.contains(a))
+            .unwrap_or(false);
+        if duplicate {
+            let message = format!("Message with ack-id: {a} has been processed");
+            return ack(Some(a), Err((AckErrorName::Duplicate, message)));
+        }
+    }
+    match parsed {
+        ClientFrame::JoinGroup { group, ack_id } => {
+            let result = state
+                .with_connection(from.hub, from.id, |c| {
+                    check(c.may(Permission::JoinLeaveGroup, &group), &group, "join")
+                })
+                .unwrap_or(Ok(()))
+                .map(|()| {
+                    state.join(from.hub, from.id, &group);
+                });
+            ack(ack_id, result)
+        }
+        ClientFrame::LeaveGroup { group, ack_id } => {
+            let result = state
+                .with_connection(from.hub, from.id, |c| {
+                    check(c.may(Permission::JoinLeaveGroup, &group), &group, "leave")
+                })
+                .unwrap_or(Ok(()))
+                .map(|()| state.leave(from.hub, from.id, Some(&group)));
+            ack(ack_id, result)
+        }
+        ClientFrame::SendToGroup {
+            group,
+            ack_id,
+            no_echo,
+            data,
+        } => {
+            let result = state
+                .with_connection(from.hub, from.id, |c| {
+                    check(c.may(Permission::SendToGroup, &group), &group, "send to")
+                })
+                .unwrap_or(Ok(()))
+                .map(|()| publish_to_group(state, from, &group, &data, no_echo));
+            ack(ack_id, result)
+        }
+        ClientFrame::Event {
+            event,
+            ack_id,
+            data,
+        } => match validate::event_name(&event) {
+            Ok(()) => Next::Work(Job::Event {
+                name: event,
+                ack_id,
+                data,
+            }),
+            Err(e) => ack(ack_id, Err((AckErrorName::BadRequest, e.to_string()))),
+        },
+        ClientFrame::Invoke {
+            invocation_id,
+            target,
+            event,
+            data,
+        } => {
+            let refuse = |message: String| {
+                invoke_failed(
+                    state,
+                    from,
+                    invocation_id.clone(),
+                    AckErrorName::BadRequest,
+                    message,
+                );
+                Next::Continue
+            };
+            if target.as_deref().is_some_and(|t| t != "event") {
+                return refuse("only the `event` invocation target is supported".into());
+            }
+            let Some(event) = event else {
+                return refuse("an invocation needs an `event`".into());
+            };
+            if let Err(e) = validate::event_name(&event) {
+                return refuse(e.to_string());
+            }
+            Next::Work(Job::Invoke {
+                invocation_id,
+                event,
+                data: data.unwrap_or_else(|| Payload::text("")),
+            })
+        }
+        ClientFrame::CancelInvocation { .. } => Next::Continue,
+        ClientFrame::SequenceAck { sequence_id } => {
+            state.with_connection(from.hub, from.id, |c| c.replay.acknowledge(sequence_id));
+            Next::Continue
+        }
+        ClientFrame::Ping => {
+            state.push(
+                from.hub,
+                from.id,
+                Outbound::Text(render(&ServerFrame::Pong).into()),
+            );
+            Next::Continue
+        }
+        // A frame of a type we do not speak, or a known type with bad fields: answered
+        // BadRequest when it has an ackId (or an invocationId), ignored otherwise.
+        unknown @ ClientFrame::Unknown(_) => {
+            let reason = if ClientFrame::is_known_type(unknown.type_name()) {
+                "the message is not valid"
+            } else {
+                "the emulator does not support this message type"
+            };
+            if let ClientFrame::Unknown(raw) = &unknown {
+                if let Some(invocation_id) = raw.get("invocationId").and_then(|v| v.as_str()) {
+                    let name = AckErrorName::BadRequest;
+                    invoke_failed(state, from, invocation_id.to_owned(), name, reason.into());
+                    return Next::Continue;
+                }
+            }
+            match unknown.ack_id() {
+                Some(a) => ack(Some(a), Err((AckErrorName::BadRequest, reason.into()))),
+                None => Next::Continue,
+            }
+        }
+    }
+}
+
+/// An `invokeResponse` that reports a failure.
+pub(crate) fn invoke_failed(
+    state: &State,
+    from: &Sender<'_>,
+    invocation_id: String,
+    name: AckErrorName,
+    message: String,
+) {
+    let frame = ServerFrame::InvokeResponse {
+        invocation_id,
+        success: false,
+        data: None,
+        error: Some(AckError {
+            name,
+            message: Some(message),
+        }),
+    };
+    state.push(from.hub, from.id, Outbound::Text(render(&frame).into()));
+}
+
+/// A raw client's frame: to its group in `sendToGroup` mode, else the `message` event.
+fn raw_message(state: &State, from: &Sender<'_>, message: Payload) -> Next {
+    let mode = state
+        .with_connection(from.hub, from.id, |c| {
+            c.send_to_group
+                .clone()
+                .map(|(group, no_echo)| (c.may(Permission::SendToGroup, &group), group, no_echo))
+        })
+        .flatten();
+    match mode {
+        Some((false, _, _)) => Next::Close(1008, "Forbidden: no permission to send to the group"),
+        Some((true, group, no_echo)) => {
+            publish_to_group(state, from, &group, &message, no_echo);
+            Next::Continue
+        }
+        None => Next::Work(Job::Message(message)),
+    }
+}
+
+fn check(allowed: bool, group: &str, verb: &str) -> Result<(), (AckErrorName, String)> {
+    validate::group(group).map_err(|e| (AckErrorName::BadRequest, e.to_string()))?;
+    if allowed {
+        Ok(())
+    } else {
+        Err((
+            AckErrorName::Forbidden,
+            format!("The client does not have permission to {verb} group '{group}'."),
+        ))
+    }
+}
+
+/// A client's message to every member of `group` (but itself with `noEcho`).
+fn publish_to_group(
+    state: &State,
+    from: &Sender<'_>,
+    group: &str,
+    message: &Payload,
+    no_echo: bool,
+) {
+    let source = MessageSource::Group {
+        group: group.to_owned(),
+        from_user_id: from.user_id.map(str::to_owned),
+    };
+    let me = [from.id.to_owned()];
+    state.publish(
+        from.hub,
+        &Publish {
+            scope: Scope::Group(group),
+            excluded: if no_echo { &me } else { &[] },
+            filter: None,
+            source: &source,
+            message,
+            ttl_seconds: None,
+        },
+    );
+}
