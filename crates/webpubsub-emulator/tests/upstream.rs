@@ -56,17 +56,21 @@ impl EventHandler for App {
             .push(format!("connected {:?}", ctx.user_id));
     }
 
-    async fn disconnected(&self, ctx: &EventContext, _reason: Option<String>) {
+    async fn disconnected(&self, ctx: &EventContext, reason: Option<String>) {
         self.log
             .lock()
             .unwrap()
-            .push(format!("disconnected {:?}", ctx.user_id));
+            .push(format!("disconnected {:?} {:?}", ctx.user_id, reason));
     }
 
     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
         let count = ctx.state("count").and_then(Value::as_i64).unwrap_or(-100) + 1;
         ctx.set_state("count", count);
         match (event.name.as_str(), event.data) {
+            ("slow", data) => {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                UserEventResponse::Reply(data)
+            }
             ("fail", _) => UserEventResponse::Reject {
                 status: 500,
                 reason: "no".into(),
@@ -251,6 +255,190 @@ async fn a_handler_that_fails_validation_gets_no_events() {
         app.handler().log.lock().unwrap().is_empty(),
         "no event reached the handler"
     );
+    emulator.shutdown().await;
+    server.abort();
+}
+
+/// The handler on `addr` with every event subscribed, and the emulator calling it.
+async fn emulator_for(
+    handler_addr: std::net::SocketAddr,
+    builder: webpubsub_emulator::EmulatorBuilder,
+) -> (Emulator, WebPubSubServiceClient) {
+    let emulator = builder
+        .event_handler(
+            "chat",
+            EventHandlerSettings {
+                url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
+                user_event_pattern: "*".into(),
+                system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let client =
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
+            .unwrap();
+    (emulator, client)
+}
+
+async fn connect_as(
+    client: &WebPubSubServiceClient,
+    name: &str,
+    protocol: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = client.get_client_access_token(None).await.unwrap().url;
+    let mut request = format!("{url}&name={name}").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+async fn wait_for_log(app: &WebPubSubEventHandler<App>, line: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = app.handler().log.lock().unwrap().clone();
+        if log.iter().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {line:?} in {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_events_do_not_hold_up_the_connection_and_invocations_are_answered() {
+    let app = Arc::new(WebPubSubEventHandler::new(
+        "chat",
+        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
+        App::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let (emulator, client) = emulator_for(handler_addr, Emulator::builder()).await;
+    let mut zed = connect_as(&client, "zed", "json.webpubsub.azure.v1").await;
+    assert_eq!(text(next(&mut zed).await)["event"], "connected");
+
+    // The handler takes 1.5 s: a ping sent after the event is answered long before.
+    let slow =
+        json!({"type": "event", "event": "slow", "ackId": 10, "dataType": "text", "data": "zzz"});
+    zed.send(Ws::text(slow.to_string())).await.unwrap();
+    zed.send(Ws::text(json!({"type": "ping"}).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(text(next(&mut zed).await), json!({"type": "pong"}));
+    assert_eq!(text(next(&mut zed).await)["data"], "zzz");
+    assert_eq!(text(next(&mut zed).await)["ackId"], 10);
+
+    // invoke -> the user event -> invokeResponse with the handler's reply.
+    let invoke = json!({"type": "invoke", "invocationId": "abc", "target": "event", "event": "add", "dataType": "text", "data": "1+1"});
+    zed.send(Ws::text(invoke.to_string())).await.unwrap();
+    let answer = text(next(&mut zed).await);
+    assert_eq!(
+        answer,
+        json!({"type": "invokeResponse", "invocationId": "abc", "success": true, "dataType": "text", "data": "add#2: 1+1"})
+    );
+    let failing = json!({"type": "invoke", "invocationId": "def", "event": "fail"});
+    zed.send(Ws::text(failing.to_string())).await.unwrap();
+    let answer = text(next(&mut zed).await);
+    assert_eq!(
+        (answer["success"].clone(), answer["error"]["name"].clone()),
+        (json!(false), json!("InternalServerError"))
+    );
+    emulator.shutdown().await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connection_that_ends_is_reported_disconnected_with_its_reason() {
+    let app = Arc::new(WebPubSubEventHandler::new(
+        "chat",
+        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
+        App::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let builder = Emulator::builder().recovery_window(Duration::from_millis(300));
+    let (emulator, client) = emulator_for(handler_addr, builder).await;
+
+    // A REST close: its reason.
+    let mut ann = connect_as(&client, "ann", "json.webpubsub.azure.v1").await;
+    text(next(&mut ann).await);
+    let close = webpubsub::CloseConnectionsOptions {
+        reason: Some("maintenance".into()),
+        ..Default::default()
+    };
+    client
+        .close_user_connections("ann", Some(close))
+        .await
+        .unwrap();
+    wait_for_log(&app, "disconnected Some(\"ann\") Some(\"maintenance\")").await;
+
+    // A reliable session whose recovery window passes.
+    let mut bob = connect_as(&client, "bob", "json.reliable.webpubsub.azure.v1").await;
+    text(next(&mut bob).await);
+    drop(bob);
+    wait_for_log(
+        &app,
+        "disconnected Some(\"bob\") Some(\"the connection was not recovered in time\")",
+    )
+    .await;
+
+    // A detached session closed by REST.
+    let mut cy = connect_as(&client, "cy", "json.reliable.webpubsub.azure.v1").await;
+    text(next(&mut cy).await);
+    drop(cy);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let close = webpubsub::CloseConnectionsOptions {
+        reason: Some("bye cy".into()),
+        ..Default::default()
+    };
+    client
+        .close_user_connections("cy", Some(close))
+        .await
+        .unwrap();
+    wait_for_log(&app, "disconnected Some(\"cy\") Some(\"bye cy\")").await;
+    emulator.shutdown().await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_starts_after_the_emulator_is_validated_on_a_later_connect() {
+    // A free port with nothing listening yet.
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (emulator, client) = emulator_for(port, Emulator::builder()).await;
+    let url = client.get_client_access_token(None).await.unwrap().url;
+    match tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap_err()
+    {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 500),
+        other => panic!("{other:?}"),
+    }
+    // The app server comes up; after the first back-off (1 s) validation is tried again.
+    let app = Arc::new(WebPubSubEventHandler::new(
+        "chat",
+        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
+        App::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind(port).await.unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}&name=late"))
+        .await
+        .unwrap();
+    socket.send(Ws::text("hi")).await.unwrap();
+    assert_eq!(next(&mut socket).await, Ws::text("message#1: hi"));
     emulator.shutdown().await;
     server.abort();
 }
