@@ -55,6 +55,8 @@ enum End {
 
 /// The most frames written with one flush.
 const WRITE_BATCH: usize = 64;
+/// Frames read before the reader lets the writer run.
+const READ_BATCH: u32 = 16;
 /// Jobs queued for the event worker before reads wait for it.
 const EVENT_QUEUE: usize = 256;
 /// How long a parting close frame may take to write to a client that may not read.
@@ -137,7 +139,14 @@ pub(crate) async fn run(
 
     let reader = async {
         let mut worker: Option<mpsc::Sender<Job>> = None;
+        let mut read = 0u32;
         loop {
+            // Frames already buffered are read without waiting: let the writer (same task) drain
+            // this client's replies now and then, or a pipelining client fills its own queue.
+            read = read.wrapping_add(1);
+            if read % READ_BATCH == 0 {
+                tokio::task::yield_now().await;
+            }
             let incoming = stream.next().await;
             heard();
             let message = match incoming {
@@ -185,13 +194,20 @@ pub(crate) async fn run(
             let written = tokio::select! {
                 out = transport.recv() => {
                     let Some(first) = out else { return End::Dropped };
-                    // Take what else is queued (up to a batch) and write it with one flush:
-                    // under fan-out load that is one system call for many frames.
-                    let mut batch = vec![first];
-                    while batch.len() < WRITE_BATCH {
-                        match transport.try_recv() {
-                            Some(frame) => batch.push(frame),
-                            None => break,
+                    // Take what else is queued (up to a batch of frames to write; acks only move
+                    // to their timer) and write it with one flush: under fan-out load that is one
+                    // system call for many frames.
+                    let mut batch = Vec::with_capacity(WRITE_BATCH);
+                    let mut next = Some(first);
+                    while let Some(frame) = next.take() {
+                        match frame {
+                            Outbound::Ack(text) => {
+                                acks.push_back((Instant::now() + timings.ack_delay, text));
+                            }
+                            other => batch.push(other),
+                        }
+                        if batch.len() < WRITE_BATCH {
+                            next = transport.try_recv();
                         }
                     }
                     let mut result = Ok(());
@@ -199,10 +215,7 @@ pub(crate) async fn run(
                         let message = match frame {
                             Outbound::Text(text) => WsMessage::Text(text),
                             Outbound::Binary(data) => WsMessage::Binary(data),
-                            Outbound::Ack(text) => {
-                                acks.push_back((Instant::now() + timings.ack_delay, text));
-                                continue;
-                            }
+                            Outbound::Ack(text) => WsMessage::Text(text),
                             Outbound::Close { code, reason } => {
                                 if kind != ClientKind::Raw {
                                     let _ = sink.feed(disconnected_frame(&reason)).await;
