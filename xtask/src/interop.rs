@@ -16,10 +16,11 @@ const PYTHON_PACKAGES: &[&str] = &[
     "azure-messaging-webpubsubclient==1.1.0",
 ];
 
-/// Pinned npm packages: the JS service SDK and express handler. (`@azure/web-pubsub-client` 1.1.0
-/// needs Node 22; it is not installed while the machines run Node 20.)
+/// Pinned npm packages: the JS service SDK, the express handler and the JS WebSocket client
+/// (its package asks for Node 22; everything the tests use runs on Node 20).
 const NODE_PACKAGES: &[&str] = &[
     "@azure/web-pubsub@1.2.0",
+    "@azure/web-pubsub-client@1.1.0",
     "@azure/web-pubsub-express@1.1.0",
     "express@4.21.2",
 ];

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 
 use std::io::Write as _;
 use std::process::Command;
