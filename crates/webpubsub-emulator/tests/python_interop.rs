@@ -141,3 +141,120 @@ async fn official_python_packages_work_against_the_emulator() {
     }
     emulator.shutdown().await;
 }
+
+const RECOVERY_SCRIPT: &str = r#"
+import json, sys, threading, time
+from azure.messaging.webpubsubclient import WebPubSubClient
+from azure.messaging.webpubsubclient.models import CallbackType
+
+url = sys.argv[1]
+received, connected, lock = [], [], threading.Lock()
+client = WebPubSubClient(url)
+client.subscribe(CallbackType.CONNECTED, lambda e: connected.append(e.connection_id))
+def on_group(e):
+    with lock:
+        received.append(e.data)
+client.subscribe(CallbackType.GROUP_MESSAGE, on_group)
+client.open()
+deadline = time.time() + 10
+while not connected and time.time() < deadline:
+    time.sleep(0.02)
+client.join_group("room")
+print(json.dumps({"ready": connected[0]}))
+sys.stdout.flush()
+want = int(sys.stdin.readline())
+deadline = time.time() + 20
+while time.time() < deadline and len(received) < want:
+    time.sleep(0.05)
+time.sleep(0.3)  # a repeat would arrive now
+print(json.dumps({"received": received, "connected": connected}))
+sys.stdout.flush()
+import os
+os._exit(0)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_client_recovers_after_a_cut_with_nothing_lost_or_repeated() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::process::Stdio;
+
+    let Some(python) = webpubsub_testkit::python_with(&["azure.messaging.webpubsubclient"]) else {
+        return;
+    };
+    let emulator = Emulator::builder()
+        .ignore_audience_host(true)
+        .start()
+        .await
+        .unwrap();
+    let proxy = webpubsub_testkit::proxy::FaultProxy::start(emulator.local_addr()).await;
+    let ours =
+        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
+            .unwrap();
+    let url = ours
+        .get_client_access_token(Some(ClientAccessTokenOptions {
+            roles: vec![Role::join_leave_group()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .url
+        .replace(
+            &emulator.local_addr().to_string(),
+            &proxy.local_addr().to_string(),
+        );
+    let mut child = Command::new(python)
+        .args(["-c", RECOVERY_SCRIPT, &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let ready = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        (serde_json::from_str::<Value>(&line).unwrap(), stdout)
+    });
+    let (ready, mut stdout) = tokio::time::timeout(std::time::Duration::from_secs(30), ready)
+        .await
+        .expect("the Python client is ready within 30 s")
+        .unwrap();
+    let id = ready["ready"].as_str().unwrap().to_owned();
+    let room = ours.group("room");
+    room.send(webpubsub::Payload::text("c1"), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    proxy.cut();
+    for n in 2..=5 {
+        room.send(webpubsub::Payload::text(format!("c{n}")), None)
+            .await
+            .unwrap();
+    }
+    writeln!(stdin, "5").unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap()
+    })
+    .await
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        report["received"],
+        serde_json::json!(["c1", "c2", "c3", "c4", "c5"]),
+        "each once, in order: {report}"
+    );
+    assert_eq!(
+        report["connected"],
+        serde_json::json!([id]),
+        "recovered, not reconnected"
+    );
+    assert!(
+        proxy.connections() >= 2,
+        "the client came back through the proxy"
+    );
+    emulator.shutdown().await;
+}
