@@ -74,6 +74,18 @@ async fn acked_frames_per_second(url: &str, skip_first: bool) -> f64 {
     FRAMES as f64 / elapsed.as_secs_f64()
 }
 
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+
+/// The handshake answer naming the JSON subprotocol, as the client asks.
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
+fn echo_protocol(_: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
+    response.headers_mut().insert(
+        "sec-websocket-protocol",
+        "json.webpubsub.azure.v1".parse().unwrap(),
+    );
+    Ok(response)
+}
+
 /// A bare server answering each frame's ack id at once.
 async fn bare_ack_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -82,15 +94,7 @@ async fn bare_ack_server() -> String {
         while let Ok((stream, _)) = listener.accept().await {
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                let callback = |_: &tokio_tungstenite::tungstenite::handshake::server::Request,
-                                mut response: tokio_tungstenite::tungstenite::handshake::server::Response| {
-                    response.headers_mut().insert(
-                        "sec-websocket-protocol",
-                        "json.webpubsub.azure.v1".parse().unwrap(),
-                    );
-                    Ok(response)
-                };
-                let socket = tokio_tungstenite::accept_hdr_async(stream, callback)
+                let socket = tokio_tungstenite::accept_hdr_async(stream, echo_protocol)
                     .await
                     .unwrap();
                 let (mut sink, mut stream) = socket.split();

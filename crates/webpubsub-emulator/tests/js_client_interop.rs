@@ -202,7 +202,6 @@ async fn the_official_js_client_survives_cuts_and_black_holes() {
     // A REST close: the client hears the reason, cannot recover (1008) and starts anew.
     let close = webpubsub::CloseConnectionOptions {
         reason: Some("maintenance".into()),
-        ..Default::default()
     };
     ours.close_connection(&id, Some(close)).await.unwrap();
     let mut saw_reason = false;

@@ -40,7 +40,7 @@ impl Hub {
         mut f: impl FnMut(&mut Connection),
     ) {
         let mut visit = |connection: &mut Connection| {
-            if excluded.iter().any(|e| *e == connection.id) {
+            if excluded.contains(&connection.id) {
                 return;
             }
             if let Some(filter) = filter {

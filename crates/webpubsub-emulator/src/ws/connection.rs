@@ -144,7 +144,7 @@ pub(crate) async fn run(
             // Frames already buffered are read without waiting: let the writer (same task) drain
             // this client's replies now and then, or a pipelining client fills its own queue.
             read = read.wrapping_add(1);
-            if read % READ_BATCH == 0 {
+            if read.is_multiple_of(READ_BATCH) {
                 tokio::task::yield_now().await;
             }
             let incoming = stream.next().await;
