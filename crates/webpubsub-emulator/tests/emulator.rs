@@ -5,72 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::{SinkExt as _, StreamExt as _, TryStreamExt as _};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webpubsub::*;
 use webpubsub_emulator::Emulator;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn start() -> (Emulator, WebPubSubServiceClient) {
-    let emulator = Emulator::builder().start().await.unwrap();
-    let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
-            .unwrap();
-    (emulator, client)
-}
-
-async fn token(client: &WebPubSubServiceClient, user: Option<&str>, roles: Vec<Role>) -> String {
-    client
-        .get_client_access_token(Some(ClientAccessTokenOptions {
-            user_id: user.map(str::to_owned),
-            roles,
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .url
-}
-
-async fn connect(url: &str, protocol: Option<&str>) -> Socket {
-    let mut request = url.into_client_request().unwrap();
-    if let Some(protocol) = protocol {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocol.parse().unwrap());
-    }
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    assert_eq!(
-        response
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|v| v.to_str().ok()),
-        protocol,
-        "the chosen subprotocol is echoed"
-    );
-    socket
-}
-
-async fn next(socket: &mut Socket) -> Ws {
-    tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .expect("a frame within 5 s")
-        .expect("the socket is open")
-        .unwrap()
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    match next(socket).await {
-        Ws::Text(text) => serde_json::from_str(text.as_str()).unwrap(),
-        other => panic!("expected a text frame, got {other:?}"),
-    }
-}
-
-async fn send_json(socket: &mut Socket, value: Value) {
-    socket.send(Ws::text(value.to_string())).await.unwrap();
-}
+mod common;
+use common::*;
 
 /// Proves nothing else is queued for `socket`: a ping must be answered first.
 async fn nothing_pending(socket: &mut Socket) {
@@ -80,7 +20,7 @@ async fn nothing_pending(socket: &mut Socket) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_sends_reach_each_kind_of_client_in_its_format() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start(Emulator::builder()).await;
     let mut alice = connect(
         &token(&client, Some("alice"), vec![]).await,
         Some("json.webpubsub.azure.v1"),
@@ -263,7 +203,7 @@ async fn rest_sends_reach_each_kind_of_client_in_its_format() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_rest_permissions_govern_what_clients_may_do() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start(Emulator::builder()).await;
     let mut a = connect(
         &token(&client, Some("a"), vec![]).await,
         Some("json.webpubsub.azure.v1"),
@@ -378,7 +318,7 @@ async fn roles_and_rest_permissions_govern_what_clients_may_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reliable_clients_get_sequence_ids_and_a_reconnection_token() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start(Emulator::builder()).await;
     let mut r = connect(
         &token(&client, Some("r"), vec![]).await,
         Some("json.reliable.webpubsub.azure.v1"),
@@ -410,7 +350,7 @@ async fn reliable_clients_get_sequence_ids_and_a_reconnection_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tokens_are_refused_before_the_upgrade() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start(Emulator::builder()).await;
     let good = token(&client, None, vec![]).await;
     let base = good.split('?').next().unwrap().to_owned();
     let other_key = WebPubSubServiceClient::from_connection_string(
@@ -453,7 +393,7 @@ async fn bad_tokens_are_refused_before_the_upgrade() {
 async fn rest_errors_have_the_service_shape() {
     use bytes::Bytes;
     use webpubsub_transport::{HttpClient, HyperClient, HyperClientOptions};
-    let (emulator, _client) = start().await;
+    let (emulator, _client) = start(Emulator::builder()).await;
     let transport = HyperClient::new(HyperClientOptions::default()).unwrap();
     let key = webpubsub_auth::AccessKey::new(webpubsub_auth::AccessKey::DEVELOPMENT);
     let call = |method: &str, path: &str, content_type: &str, body: &'static str, signed: bool| {
@@ -594,7 +534,7 @@ async fn rest_errors_have_the_service_shape() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_reliable_connection_recovers_with_replay() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start(Emulator::builder()).await;
     let url = token(&client, Some("r"), vec![]).await;
     let mut first = connect(&url, Some("json.reliable.webpubsub.azure.v1")).await;
     let connected = next_json(&mut first).await;
@@ -741,7 +681,7 @@ async fn a_slow_client_is_closed_without_stalling_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_clients_in_send_to_group_mode_publish_their_frames() {
-    let (emulator, client) = start().await;
+    let (emulator, client) = start(Emulator::builder()).await;
     let mut listener = connect(
         &token(&client, Some("l"), vec![]).await,
         Some("json.webpubsub.azure.v1"),

@@ -5,76 +5,21 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webpubsub::*;
-use webpubsub_emulator::{Emulator, EmulatorBuilder};
+use webpubsub_emulator::Emulator;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
+use common::*;
+
 const RELIABLE: &str = "json.reliable.webpubsub.azure.v1";
 
-async fn start(builder: EmulatorBuilder) -> (Emulator, WebPubSubServiceClient) {
-    let emulator = builder.start().await.unwrap();
-    let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
-            .unwrap();
-    (emulator, client)
-}
-
 async fn url(client: &WebPubSubServiceClient, user: &str, roles: Vec<Role>) -> String {
-    client
-        .get_client_access_token(Some(ClientAccessTokenOptions {
-            user_id: Some(user.to_owned()),
-            roles,
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .url
-}
-
-async fn connect(url: &str, protocol: Option<&str>) -> Socket {
-    let mut request = url.into_client_request().unwrap();
-    if let Some(protocol) = protocol {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocol.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
-async fn next(socket: &mut Socket) -> Ws {
-    tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .expect("a frame within 5 s")
-        .expect("the socket is open")
-        .unwrap()
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    match next(socket).await {
-        Ws::Text(text) => serde_json::from_str(text.as_str()).unwrap(),
-        other => panic!("expected a text frame, got {other:?}"),
-    }
-}
-
-async fn send_json(socket: &mut Socket, value: Value) {
-    socket.send(Ws::text(value.to_string())).await.unwrap();
-}
-
-/// Waits (bounded) until `check` holds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within 5 s");
+    token(client, Some(user), roles).await
 }
 
 /// The recovery URL as the service documents it: no access token.
@@ -192,10 +137,7 @@ async fn each_drop_gets_its_own_recovery_window() {
     assert_eq!(next_json(&mut third).await["data"], "still here");
     drop(third);
     // Without a recovery, the session ends when its window does.
-    eventually("the session to expire", async || {
-        !client.connection_exists(&id, None).await.unwrap()
-    })
-    .await;
+    gone(&client, &id, "the session to expire").await;
     emulator.shutdown().await;
 }
 
@@ -231,10 +173,7 @@ async fn keep_alive_closes_a_peer_that_stopped_answering_and_keeps_one_that_answ
         }
         (alive, pings)
     });
-    eventually("the silent peer to be closed", async || {
-        !client.connection_exists(&silent_id, None).await.unwrap()
-    })
-    .await;
+    gone(&client, &silent_id, "the silent peer to be closed").await;
     let (_alive, pings) = reader.await.unwrap();
     assert!(pings >= 2, "pinged while quiet: {pings}");
     assert!(client.connection_exists(&alive_id, None).await.unwrap());
@@ -562,10 +501,7 @@ async fn a_client_flooding_pings_without_reading_is_closed_as_slow() {
         }
     }
     let _ = socket.flush().await;
-    eventually("the flooder to be closed", async || {
-        !client.connection_exists(&id, None).await.unwrap()
-    })
-    .await;
+    gone(&client, &id, "the flooder to be closed").await;
     emulator.shutdown().await;
 }
 

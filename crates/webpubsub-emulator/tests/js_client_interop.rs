@@ -6,6 +6,8 @@
 //! Node finds the package through `$WEBPUBSUB_TEST_NODE_PATH` (set by `cargo xtask test`);
 //! without it the test is skipped with a printed reason, unless `WEBPUBSUB_REQUIRE_INTEROP=1`.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
@@ -128,11 +130,8 @@ async fn the_official_js_client_survives_cuts_and_black_holes() {
         }))
         .await
         .unwrap()
-        .url
-        .replace(
-            &emulator.local_addr().to_string(),
-            &proxy.local_addr().to_string(),
-        );
+        .url;
+    let url = common::through(&url, &emulator, proxy.local_addr());
 
     let mut node = Node(
         Command::new("node")

@@ -6,6 +6,8 @@
 //! The interpreter is `$WEBPUBSUB_TEST_PYTHON` (set by `cargo xtask test`) or `python3`; without
 //! the packages the test is skipped with a printed reason, unless `WEBPUBSUB_REQUIRE_INTEROP=1`.
 
+mod common;
+
 use std::process::Command;
 
 use serde_json::Value;
@@ -197,11 +199,8 @@ async fn the_official_python_client_recovers_after_a_cut_with_nothing_lost_or_re
         }))
         .await
         .unwrap()
-        .url
-        .replace(
-            &emulator.local_addr().to_string(),
-            &proxy.local_addr().to_string(),
-        );
+        .url;
+    let url = common::through(&url, &emulator, proxy.local_addr());
     let mut child = Command::new(python)
         .args(["-c", RECOVERY_SCRIPT, &url])
         .stdin(Stdio::piped())

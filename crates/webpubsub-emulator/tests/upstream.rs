@@ -114,22 +114,7 @@ async fn the_emulator_drives_the_handler_for_every_event() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let handler_addr = listener.local_addr().unwrap();
     let server = tokio::spawn(serve_hyper(listener, app.clone()));
-    let emulator = Emulator::builder()
-        .access_key(key)
-        .event_handler(
-            "chat",
-            EventHandlerSettings {
-                url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
-                user_event_pattern: "*".into(),
-                system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
-            },
-        )
-        .start()
-        .await
-        .unwrap();
-    let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
-            .unwrap();
+    let (emulator, client) = emulator_for(handler_addr, Emulator::builder().access_key(key)).await;
     let url = client
         .get_client_access_token(Some(ClientAccessTokenOptions::default()))
         .await

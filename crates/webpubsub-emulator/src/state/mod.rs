@@ -357,6 +357,23 @@ impl State {
     /// Adds the user's current connections to a group; `false` when the user has none (as the
     /// service: later connections of the user do not join).
     pub(crate) fn add_user_to_group(&self, hub: &str, user: &str, group: &str) -> bool {
+        self.each_user_connection(hub, user, |hub, id| {
+            hub.join(id, group);
+        })
+    }
+
+    /// Removes the user's connections from a group (or from every group with `None`).
+    pub(crate) fn remove_user_from_group(&self, hub: &str, user: &str, group: Option<&str>) {
+        self.each_user_connection(hub, user, |hub, id| hub.leave(id, group));
+    }
+
+    /// Runs `f` for each of the user's connections under one lock; `false` when it has none.
+    fn each_user_connection(
+        &self,
+        hub: &str,
+        user: &str,
+        mut f: impl FnMut(&mut Hub, &str),
+    ) -> bool {
         let mut hubs = self.lock();
         let Some(hub) = hubs.get_mut(&key(hub)) else {
             return false;
@@ -367,25 +384,9 @@ impl State {
             .map(|ids| ids.iter().cloned().collect())
             .unwrap_or_default();
         for id in &ids {
-            hub.join(id, group);
+            f(hub, id);
         }
         !ids.is_empty()
-    }
-
-    /// Removes the user's connections from a group (or from every group with `None`).
-    pub(crate) fn remove_user_from_group(&self, hub: &str, user: &str, group: Option<&str>) {
-        let mut hubs = self.lock();
-        let Some(hub) = hubs.get_mut(&key(hub)) else {
-            return;
-        };
-        let ids: Vec<String> = hub
-            .users
-            .get(user)
-            .map(|ids| ids.iter().cloned().collect())
-            .unwrap_or_default();
-        for id in &ids {
-            hub.leave(id, group);
-        }
     }
 
     /// The members of a group, sorted by connection id.
