@@ -146,24 +146,8 @@ async fn keep_alive_closes_a_peer_that_stopped_answering_and_keeps_one_that_answ
     let builder =
         Emulator::builder().keep_alive(Duration::from_millis(100), Duration::from_millis(600));
     let (emulator, client) = start(builder).await;
-    let mut silent = connect(
-        &url(&client, "silent", vec![]).await,
-        Some("json.webpubsub.azure.v1"),
-    )
-    .await;
-    let silent_id = next_json(&mut silent).await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut alive = connect(
-        &url(&client, "alive", vec![]).await,
-        Some("json.webpubsub.azure.v1"),
-    )
-    .await;
-    let alive_id = next_json(&mut alive).await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_silent, silent_id) = json_client(&client, "silent", vec![]).await;
+    let (mut alive, alive_id) = json_client(&client, "alive", vec![]).await;
     // `alive` reads (tungstenite answers the pings while reading); `silent` never does.
     let reader = tokio::spawn(async move {
         let mut pings = 0;
@@ -255,15 +239,7 @@ async fn raw_send_to_group_mode_honours_no_echo_and_refuses_bad_modes() {
         None,
     )
     .await;
-    let mut listener = connect(
-        &url(&client, "listener", vec![]).await,
-        Some("json.webpubsub.azure.v1"),
-    )
-    .await;
-    let listener_id = next_json(&mut listener).await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut listener, listener_id) = json_client(&client, "listener", vec![]).await;
     eventually("the sender to be registered", async || {
         client.user_exists("sender", None).await.unwrap()
     })
@@ -387,27 +363,11 @@ async fn users_are_added_to_groups_now_only_and_revocations_beat_roles() {
     assert_eq!(missing.error_code(), Some("Warning.User.NotExisted"));
 
     let role = Role::join_leave_group();
-    let mut socket = connect(
-        &url(&client, "u", vec![role]).await,
-        Some("json.webpubsub.azure.v1"),
-    )
-    .await;
-    let id = next_json(&mut socket).await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut socket, id) = json_client(&client, "u", vec![role]).await;
     client.add_user_to_group("g", "u", None).await.unwrap();
     assert!(client.group_exists("g", None).await.unwrap());
     // A later connection of the same user does not join.
-    let mut later = connect(
-        &url(&client, "u", vec![]).await,
-        Some("json.webpubsub.azure.v1"),
-    )
-    .await;
-    let later_id = next_json(&mut later).await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_later, later_id) = json_client(&client, "u", vec![]).await;
     client
         .remove_connection_from_group("g", &id, None)
         .await
@@ -483,15 +443,7 @@ async fn messages_past_their_ttl_are_not_replayed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_flooding_pings_without_reading_is_closed_as_slow() {
     let (emulator, client) = start(Emulator::builder().outbound_queue(16)).await;
-    let mut socket = connect(
-        &url(&client, "flood", vec![]).await,
-        Some("json.webpubsub.azure.v1"),
-    )
-    .await;
-    let id = next_json(&mut socket).await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut socket, id) = json_client(&client, "flood", vec![]).await;
     let ping = Ws::text(json!({"type":"ping"}).to_string());
     // Never reads: pongs pile up in its queue, and it is closed like any non-reader. Writes
     // may fail once it is closed.

@@ -244,6 +244,23 @@ async fn a_handler_that_fails_validation_gets_no_events() {
     server.abort();
 }
 
+/// Our handler with `App`, served on a free loopback port.
+async fn serve_app() -> (
+    Arc<WebPubSubEventHandler<App>>,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<()>,
+) {
+    let app = Arc::new(WebPubSubEventHandler::new(
+        "chat",
+        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
+        App::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    (app, handler_addr, server)
+}
+
 /// The handler on `addr` with every event subscribed, and the emulator calling it.
 async fn emulator_for(
     handler_addr: std::net::SocketAddr,
@@ -297,14 +314,7 @@ async fn wait_for_log(app: &WebPubSubEventHandler<App>, line: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_events_do_not_hold_up_the_connection_and_invocations_are_answered() {
-    let app = Arc::new(WebPubSubEventHandler::new(
-        "chat",
-        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
-        App::default(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let handler_addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let (_app, handler_addr, server) = serve_app().await;
     let (emulator, client) = emulator_for(handler_addr, Emulator::builder()).await;
     let mut zed = connect_as(&client, "zed", "json.webpubsub.azure.v1").await;
     assert_eq!(text(next(&mut zed).await)["event"], "connected");
@@ -341,14 +351,7 @@ async fn slow_events_do_not_hold_up_the_connection_and_invocations_are_answered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connection_that_ends_is_reported_disconnected_with_its_reason() {
-    let app = Arc::new(WebPubSubEventHandler::new(
-        "chat",
-        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
-        App::default(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let handler_addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let (app, handler_addr, server) = serve_app().await;
     let builder = Emulator::builder().recovery_window(Duration::from_millis(300));
     let (emulator, client) = emulator_for(handler_addr, builder).await;
 
