@@ -482,3 +482,36 @@ async fn either_key_is_accepted_so_rotation_can_be_tested() {
     assert_eq!(next_json(&mut socket).await["event"], "connected");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_data_reaches_json_clients_byte_for_byte() {
+    let (emulator, client) = start(Emulator::builder()).await;
+    let (mut sender, _) = json_client(&client, "s", vec![Role::send_to_group()]).await;
+    let (mut receiver, receiver_id) = json_client(&client, "r", vec![]).await;
+    client
+        .add_connection_to_group("g", &receiver_id, None)
+        .await
+        .unwrap();
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    for data in [
+        "123456789012345678901234567890",
+        "1e999999",
+        r#""\ud800""#,
+        deep.as_str(),
+    ] {
+        let frame =
+            format!(r#"{{"type":"sendToGroup","group":"g","dataType":"json","data":{data}}}"#);
+        sender.send(Ws::text(frame)).await.unwrap();
+        match next(&mut receiver).await {
+            Ws::Text(text) => {
+                assert!(
+                    text.as_str()
+                        .contains(&format!(r#""dataType":"json","data":{data}"#)),
+                    "{data}: {text}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    emulator.shutdown().await;
+}

@@ -154,7 +154,64 @@ pub enum ClientFrame {
     Unknown(Value),
 }
 
+/// Decodes a frame whose JSON `data` is kept byte for byte: numbers beyond 64 bits,
+/// `1e999999`, lone surrogate escapes or deep nesting, which no `serde_json::Value` holds exactly,
+/// reach the payload as written. Other frames decode as with `serde_json::from_str`.
+fn from_json_keeping_data<T: serde::de::DeserializeOwned>(
+    text: &str,
+    payload_of: impl FnOnce(&mut T) -> Option<&mut Payload>,
+) -> Result<T, serde_json::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawData<'a> {
+        #[serde(default)]
+        data_type: Option<crate::DataType>,
+        #[serde(borrow, default)]
+        data: Option<&'a serde_json::value::RawValue>,
+    }
+    let raw = match serde_json::from_str::<RawData<'_>>(text) {
+        Ok(RawData {
+            data_type: None | Some(crate::DataType::Json),
+            data: Some(raw),
+        }) => raw.get(),
+        _ => return serde_json::from_str(text),
+    };
+    // `raw` borrows from `text`: its offset tells where `data` sits.
+    let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+    let end = start + raw.len();
+    let placeholder = format!("{}0{}", &text[..start], &text[end..]);
+    let mut frame: T = serde_json::from_str(&placeholder)?;
+    if let Some(payload) = payload_of(&mut frame) {
+        if payload.content_type() == crate::ContentType::Json {
+            *payload = Payload::json_raw(bytes::Bytes::copy_from_slice(raw.as_bytes()))
+                .map_err(serde::de::Error::custom)?;
+        }
+    }
+    Ok(frame)
+}
+
 impl ClientFrame {
+    /// Decodes a frame, keeping JSON `data` byte for byte (see the type's docs).
+    ///
+    /// ```
+    /// use webpubsub_protocol::frames::ClientFrame;
+    ///
+    /// let text = r#"{"type":"sendToGroup","group":"g","data":{"n":123456789012345678901234567890}}"#;
+    /// let ClientFrame::SendToGroup { data, .. } = ClientFrame::from_json(text)? else { panic!() };
+    /// assert_eq!(data.as_text(), Some(r#"{"n":123456789012345678901234567890}"#));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When `text` is not JSON.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        from_json_keeping_data(text, |frame| match frame {
+            ClientFrame::SendToGroup { data, .. } | ClientFrame::Event { data, .. } => Some(data),
+            ClientFrame::Invoke { data, .. } => data.as_mut(),
+            _ => None,
+        })
+    }
+
     /// The frame's `type` (for [`ClientFrame::Unknown`], the one it carries, or `""`).
     pub fn type_name(&self) -> &str {
         match self {
@@ -412,6 +469,62 @@ pub fn is_protobuf_subprotocol(name: &str) -> bool {
         name,
         "protobuf.webpubsub.azure.v1" | "protobuf.reliable.webpubsub.azure.v1"
     )
+}
+
+impl ServerFrame {
+    /// Decodes a frame, keeping JSON `data` byte for byte (numbers beyond 64 bits and the
+    /// like reach the payload as the service wrote them).
+    ///
+    /// # Errors
+    /// When `text` is not JSON.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        from_json_keeping_data(text, |frame| match frame {
+            ServerFrame::Message { data, .. } => Some(data),
+            ServerFrame::InvokeResponse { data, .. } => data.as_mut(),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod exact_json_tests {
+    use super::*;
+
+    #[test]
+    fn json_data_reaches_the_payload_byte_for_byte() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for data in [
+            "123456789012345678901234567890",
+            "1e999999",
+            r#""\ud800 lone""#,
+            r#"{"a" : [1, 2.50, -0]}"#,
+            deep.as_str(),
+        ] {
+            let text = format!(r#"{{"type":"event","event":"e","ackId":1,"dataType":"json","data":{data}}}"#);
+            let frame = ClientFrame::from_json(&text).unwrap();
+            let ClientFrame::Event { data: payload, ack_id, .. } = frame else {
+                panic!("{data}: {frame:?}")
+            };
+            assert_eq!(ack_id, Some(1));
+            assert_eq!(payload.content_type(), crate::ContentType::Json, "{data}");
+            assert_eq!(payload.as_text(), Some(data), "kept as written");
+            // And written into a server frame unchanged.
+            let out = serde_json::to_string(&ServerFrame::Message {
+                from: MessageSource::Server,
+                data: payload.clone(),
+                sequence_id: None,
+            })
+            .unwrap();
+            assert!(out.contains(data), "{out}");
+            let back = ServerFrame::from_json(&out).unwrap();
+            assert!(matches!(back, ServerFrame::Message { data: ref d, .. } if d == &payload));
+        }
+        // Text and binary data, and frames without data, decode as before.
+        let text = r#"{"type":"sendToGroup","group":"g","dataType":"text","data":"hi"}"#;
+        assert_eq!(ClientFrame::from_json(text).unwrap(), serde_json::from_str(text).unwrap());
+        assert_eq!(ClientFrame::from_json(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);
+        assert!(ClientFrame::from_json("not json").is_err());
+    }
 }
 
 #[cfg(test)]

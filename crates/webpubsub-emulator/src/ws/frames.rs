@@ -81,7 +81,7 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
         }
         (_, WsMessage::Text(text)) => text,
     };
-    let Ok(parsed) = serde_json::from_str::<ClientFrame>(text.as_str()) else {
+    let Ok(parsed) = ClientFrame::from_json(text.as_str()) else {
         return Next::Close(1007, "not a valid JSON protocol message");
     };
     let ack = |ack_id: Option<u64>, result: Result<(), (AckErrorName, String)>| {
