@@ -500,9 +500,16 @@ mod exact_json_tests {
             r#"{"a" : [1, 2.50, -0]}"#,
             deep.as_str(),
         ] {
-            let text = format!(r#"{{"type":"event","event":"e","ackId":1,"dataType":"json","data":{data}}}"#);
+            let text = format!(
+                r#"{{"type":"event","event":"e","ackId":1,"dataType":"json","data":{data}}}"#
+            );
             let frame = ClientFrame::from_json(&text).unwrap();
-            let ClientFrame::Event { data: payload, ack_id, .. } = frame else {
+            let ClientFrame::Event {
+                data: payload,
+                ack_id,
+                ..
+            } = frame
+            else {
                 panic!("{data}: {frame:?}")
             };
             assert_eq!(ack_id, Some(1));
@@ -521,8 +528,14 @@ mod exact_json_tests {
         }
         // Text and binary data, and frames without data, decode as before.
         let text = r#"{"type":"sendToGroup","group":"g","dataType":"text","data":"hi"}"#;
-        assert_eq!(ClientFrame::from_json(text).unwrap(), serde_json::from_str(text).unwrap());
-        assert_eq!(ClientFrame::from_json(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);
+        assert_eq!(
+            ClientFrame::from_json(text).unwrap(),
+            serde_json::from_str(text).unwrap()
+        );
+        assert_eq!(
+            ClientFrame::from_json(r#"{"type":"ping"}"#).unwrap(),
+            ClientFrame::Ping
+        );
         assert!(ClientFrame::from_json("not json").is_err());
     }
 }
