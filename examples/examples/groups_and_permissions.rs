@@ -37,8 +37,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let room = client.group("room-1");
 
-    // Users: every connection of the user, now and later, joins the group.
-    room.add_user("alice", None).await?;
+    // Users: the user's current connections join the group (404 when it has none).
+    match room.add_user("listener-1", None).await {
+        Err(e) if e.is_not_found() => println!("listener-1 has no connection"),
+        other => other?,
+    }
     println!("room-1 has connections: {}", room.exists(None).await?);
 
     // Connections by filter: everyone whose user id starts with "listener-" joins "news".
@@ -87,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "news has connections: {}",
         client.group_exists("news", None).await?
     );
-    room.remove_user("alice", None).await?;
+    room.remove_user("listener-1", None).await?;
     client
         .remove_connections_from_groups(
             &["news"],
