@@ -339,6 +339,19 @@ async fn unimplemented_frames_with_an_id_are_answered_never_ignored() {
         (answer["ackId"].clone(), answer["error"]["name"].clone()),
         (json!(5), json!("BadRequest"))
     );
+    send_json(&mut socket, json!({"type":"sendToGroup","group":"g","ackId":7,"stream":{"streamId":"s1","idleTimeoutMs":1000},"dataType":"text","data":"a"})).await;
+    let closed = next_json(&mut socket).await;
+    assert_eq!(
+        (
+            closed["type"].clone(),
+            closed["streamId"].clone(),
+            closed["error"]["name"].clone()
+        ),
+        (json!("streamClosed"), json!("s1"), json!("BadRequest"))
+    );
+    assert_eq!(next_json(&mut socket).await["ackId"], 7);
+    send_json(&mut socket, json!({"type":"streamData","streamId":"s2","streamSequenceId":1,"dataType":"text","data":"b"})).await;
+    assert_eq!(next_json(&mut socket).await["streamId"], "s2");
     send_json(
         &mut socket,
         json!({"type":"event","event":"1st","ackId":6,"dataType":"text","data":""}),

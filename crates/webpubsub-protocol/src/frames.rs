@@ -65,7 +65,7 @@ impl Subprotocol {
 ///     r#"{"type":"sendToGroup","group":"g","ackId":3,"noEcho":true,"dataType":"text","data":"hi"}"#,
 /// )?;
 /// assert_eq!(frame, ClientFrame::SendToGroup {
-///     group: "g".into(), ack_id: Some(3), no_echo: true, data: Payload::text("hi"),
+///     group: "g".into(), ack_id: Some(3), no_echo: true, stream: None, data: Payload::text("hi"),
 /// });
 ///
 /// let unknown: ClientFrame = serde_json::from_str(r#"{"type":"setGroupState","group":"g","ackId":1}"#)?;
@@ -106,6 +106,10 @@ pub enum ClientFrame {
         /// Do not echo the message back to the sender.
         #[serde(default)]
         no_echo: bool,
+        /// `stream: {streamId, idleTimeoutMs}`: the first message of a group stream (the JS
+        /// client 1.1.0's `openGroupStream`), kept as sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream: Option<Value>,
         /// The content (`dataType` and `data`).
         #[serde(flatten, with = "frame_data")]
         data: Payload,
@@ -419,6 +423,14 @@ pub enum ServerFrame {
     },
     /// `{"type":"pong"}`
     Pong,
+    /// `{"type":"streamClosed","streamId":..,"error":..}`: a group stream ended (or was refused).
+    StreamClosed {
+        /// The stream.
+        stream_id: String,
+        /// Why, when it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<AckError>,
+    },
     /// `{"type":"invokeResponse","invocationId":..,"success":..,"dataType":..,"data":..,"error":..}`.
     InvokeResponse {
         /// The client's invocation id.

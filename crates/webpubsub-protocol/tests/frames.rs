@@ -44,6 +44,7 @@ fn documented_client_frames() {
             group: "<g>".into(),
             ack_id: Some(3),
             no_echo: false,
+            stream: None,
             data: Payload::json(&json!({"a": 1})).unwrap(),
         }
     );
@@ -71,6 +72,7 @@ fn documented_client_frames() {
             group: "g".into(),
             ack_id: None,
             no_echo: false,
+            stream: None,
             data: Payload::json(&"x").unwrap()
         }
     );

@@ -131,9 +131,20 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
             ack(ack_id, result)
         }
         ClientFrame::SendToGroup {
+            stream: Some(stream),
+            ack_id,
+            ..
+        } => {
+            if let Some(stream_id) = stream.get("streamId").and_then(|v| v.as_str()) {
+                stream_closed(state, from, stream_id);
+            }
+            ack(ack_id, Err((AckErrorName::BadRequest, NO_STREAMS.into())))
+        }
+        ClientFrame::SendToGroup {
             group,
             ack_id,
             no_echo,
+            stream: None,
             data,
         } => {
             let result = state
@@ -209,6 +220,11 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
                 "the emulator does not support this message type"
             };
             if let ClientFrame::Unknown(raw) = &unknown {
+                // streamData / streamEnd of a group stream: the stream is closed at once.
+                if let Some(stream_id) = raw.get("streamId").and_then(|v| v.as_str()) {
+                    stream_closed(state, from, stream_id);
+                    return Next::Continue;
+                }
                 if let Some(invocation_id) = raw.get("invocationId").and_then(|v| v.as_str()) {
                     let name = AckErrorName::BadRequest;
                     invoke_failed(state, from, invocation_id.to_owned(), name, reason.into());
@@ -221,6 +237,20 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
             }
         }
     }
+}
+
+const NO_STREAMS: &str = "the emulator does not support group streams";
+
+/// `streamClosed` with the reason the emulator refuses group streams.
+fn stream_closed(state: &State, from: &Sender<'_>, stream_id: &str) {
+    let frame = ServerFrame::StreamClosed {
+        stream_id: stream_id.to_owned(),
+        error: Some(AckError {
+            name: AckErrorName::BadRequest,
+            message: Some(NO_STREAMS.into()),
+        }),
+    };
+    state.push(from.hub, from.id, Outbound::Text(render(&frame).into()));
 }
 
 /// An `invokeResponse` that reports a failure.
