@@ -153,6 +153,8 @@ url = sys.argv[1]
 received, connected, lock = [], [], threading.Lock()
 client = WebPubSubClient(url)
 client.subscribe(CallbackType.CONNECTED, lambda e: connected.append(e.connection_id))
+disconnected = []
+client.subscribe(CallbackType.DISCONNECTED, lambda e: disconnected.append(e.message))
 def on_group(e):
     with lock:
         received.append(e.data)
@@ -171,12 +173,19 @@ while time.time() < deadline and len(received) < want:
 time.sleep(0.3)  # a repeat would arrive now
 print(json.dumps({"received": received, "connected": connected}))
 sys.stdout.flush()
+# Then the Rust side closes the connection by REST: the reason arrives, and the client starts anew.
+sys.stdin.readline()
+deadline = time.time() + 20
+while time.time() < deadline and len(connected) < 2:
+    time.sleep(0.05)
+print(json.dumps({"disconnected": disconnected, "connected": connected}))
+sys.stdout.flush()
 import os
 os._exit(0)
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_official_python_client_recovers_after_a_cut_with_nothing_lost_or_repeated() {
+async fn the_official_python_client_recovers_after_a_cut_and_starts_anew_after_a_rest_close() {
     use std::io::{BufRead as _, BufReader, Write as _};
     use std::process::Stdio;
 
@@ -215,7 +224,7 @@ async fn the_official_python_client_recovers_after_a_cut_with_nothing_lost_or_re
         stdout.read_line(&mut line).unwrap();
         (serde_json::from_str::<Value>(&line).unwrap(), stdout)
     });
-    let (ready, mut stdout) = tokio::time::timeout(std::time::Duration::from_secs(30), ready)
+    let (ready, stdout) = tokio::time::timeout(std::time::Duration::from_secs(30), ready)
         .await
         .expect("the Python client is ready within 30 s")
         .unwrap();
@@ -232,15 +241,34 @@ async fn the_official_python_client_recovers_after_a_cut_with_nothing_lost_or_re
             .unwrap();
     }
     writeln!(stdin, "5").unwrap();
-    let report = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        serde_json::from_str::<Value>(&line).unwrap()
-    })
-    .await
-    .unwrap();
+    let read_report = |mut stdout: BufReader<std::process::ChildStdout>| {
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            (serde_json::from_str::<Value>(&line).unwrap(), stdout)
+        })
+    };
+    let (report, stdout) = read_report(stdout).await.unwrap();
+    let close = webpubsub::CloseConnectionOptions {
+        reason: Some("maintenance".into()),
+    };
+    ours.close_connection(&id, Some(close)).await.unwrap();
+    writeln!(stdin, "closed").unwrap();
+    let (after_close, _) = read_report(stdout).await.unwrap();
     let _ = child.kill();
     let _ = child.wait();
+    assert!(
+        after_close["disconnected"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("maintenance")),
+        "the close reason reached the client: {after_close}"
+    );
+    let ids = after_close["connected"].as_array().unwrap();
+    assert!(
+        ids.len() == 2 && ids[1] != ids[0],
+        "a new connection after 1008: {after_close}"
+    );
     assert_eq!(
         report["received"],
         serde_json::json!(["c1", "c2", "c3", "c4", "c5"]),
