@@ -616,7 +616,11 @@ async fn a_dropped_reliable_connection_recovers_with_replay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_client_is_closed_without_stalling_the_others() {
-    let emulator = Emulator::builder().outbound_queue(8).start().await.unwrap();
+    let emulator = Emulator::builder()
+        .outbound_queue(64)
+        .start()
+        .await
+        .unwrap();
     let client =
         WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
             .unwrap();

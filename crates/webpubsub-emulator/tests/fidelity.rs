@@ -116,15 +116,15 @@ async fn a_recovery_takes_over_a_transport_that_still_looks_attached() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_drop_gets_its_own_recovery_window() {
-    let window = Duration::from_millis(1500);
+    let window = Duration::from_millis(3000);
     let (emulator, client) = start(Emulator::builder().recovery_window(window)).await;
     let (first, id, token) = reliable(&client, "r").await;
     drop(first);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let second = connect(&recovery_url(&emulator, &id, &token), Some(RELIABLE)).await;
     drop(second);
-    // 2 s after the first drop, 1 s after the second: inside the second window only.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // 4 s after the first drop, 2 s after the second: inside the second window only.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     assert!(
         client.connection_exists(&id, None).await.unwrap(),
         "the first window did not end the second"
@@ -144,14 +144,14 @@ async fn each_drop_gets_its_own_recovery_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_closes_a_peer_that_stopped_answering_and_keeps_one_that_answers() {
     let builder =
-        Emulator::builder().keep_alive(Duration::from_millis(100), Duration::from_millis(600));
+        Emulator::builder().keep_alive(Duration::from_millis(100), Duration::from_millis(1500));
     let (emulator, client) = start(builder).await;
     let (_silent, silent_id) = json_client(&client, "silent", vec![]).await;
     let (mut alive, alive_id) = json_client(&client, "alive", vec![]).await;
     // `alive` reads (tungstenite answers the pings while reading); `silent` never does.
     let reader = tokio::spawn(async move {
         let mut pings = 0;
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
         while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, alive.next()).await {
             pings += usize::from(matches!(frame, Ws::Ping(_)));
         }

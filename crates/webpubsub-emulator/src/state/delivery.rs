@@ -78,21 +78,26 @@ impl Hub {
     }
 }
 
-impl State {
+impl Hub {
     /// Delivers a message to every selected connection, each in its own format.
-    pub(crate) fn publish(&self, hub: &str, publish: &Publish<'_>) {
-        let mut hubs = self.lock();
-        let Some(hub) = hubs.get_mut(&key(hub)) else {
-            return;
-        };
+    pub(crate) fn publish(&mut self, publish: &Publish<'_>) {
         let expires = publish
             .ttl_seconds
             .filter(|s| *s > 0)
             .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
         let mut frames = Frames::new(publish.source, publish.message, expires);
-        hub.each_selected(publish.scope, publish.excluded, publish.filter, |c| {
+        self.each_selected(publish.scope, publish.excluded, publish.filter, |c| {
             frames.deliver(c)
         });
+    }
+}
+
+impl State {
+    /// Delivers a message to every selected connection, each in its own format.
+    pub(crate) fn publish(&self, hub: &str, publish: &Publish<'_>) {
+        if let Some(hub) = self.lock().get_mut(&key(hub)) {
+            hub.publish(publish);
+        }
     }
 
     /// Closes the selected connections (after `disconnected` for JSON kinds) with `reason`;

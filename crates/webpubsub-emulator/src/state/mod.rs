@@ -42,15 +42,16 @@ pub(crate) struct Ended {
 /// Called (under no lock) for every connection that ends.
 pub(crate) type EndHook = Arc<dyn Fn(Ended) + Send + Sync>;
 
+/// One hub's connections, groups and users.
 #[derive(Default)]
-struct Hub {
-    connections: BTreeMap<String, Connection>,
+pub(crate) struct Hub {
+    pub(crate) connections: BTreeMap<String, Connection>,
     groups: HashMap<String, BTreeSet<String>>,
     users: HashMap<String, BTreeSet<String>>,
 }
 
 impl Hub {
-    fn join(&mut self, id: &str, group: &str) -> bool {
+    pub(crate) fn join(&mut self, id: &str, group: &str) -> bool {
         let Some(connection) = self.connections.get_mut(id) else {
             return false;
         };
@@ -62,7 +63,7 @@ impl Hub {
         true
     }
 
-    fn leave(&mut self, id: &str, group: Option<&str>) {
+    pub(crate) fn leave(&mut self, id: &str, group: Option<&str>) {
         let Some(connection) = self.connections.get_mut(id) else {
             return;
         };
@@ -309,6 +310,21 @@ impl State {
             })
         })
         .flatten()
+    }
+
+    /// Runs `f` on a hub that has connection `id`, under one lock (a client frame's whole work).
+    pub(crate) fn with_hub_of<T>(
+        &self,
+        hub: &str,
+        id: &str,
+        f: impl FnOnce(&mut Hub) -> T,
+    ) -> Option<T> {
+        let mut hubs = self.lock();
+        let hub = hubs.get_mut(&key(hub))?;
+        if !hub.connections.contains_key(id) {
+            return None;
+        }
+        Some(f(hub))
     }
 
     /// Runs `f` on a connection.

@@ -8,7 +8,7 @@ use webpubsub_protocol::roles::Permission;
 use webpubsub_protocol::validate;
 use webpubsub_protocol::Payload;
 
-use crate::state::{ClientKind, Outbound, Publish, Scope, State};
+use crate::state::{ClientKind, Hub, Outbound, Publish, Scope, State};
 
 /// The connection a frame came from.
 pub(crate) struct Sender<'a> {
@@ -95,9 +95,40 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
         }
         Next::Continue
     };
+    // A group operation, its duplicate check and its ack: one lock round trip.
+    let group_op = |ack_id: Option<u64>,
+                    group: &str,
+                    permission: Permission,
+                    verb: &str,
+                    op: &dyn Fn(&mut Hub)| {
+        state.with_hub_of(from.hub, from.id, |hub| {
+            let Some(c) = hub.connections.get(from.id) else {
+                return;
+            };
+            if let Some(a) = ack_id.filter(|a| c.acked.contains(*a)) {
+                let message = format!("Message with ack-id: {a} has been processed");
+                c.push(ack_frame(a, Some((AckErrorName::Duplicate, message))));
+                return;
+            }
+            let result = check(c.may(permission, group), group, verb);
+            if result.is_ok() {
+                op(hub);
+            }
+            if let (Some(a), Some(c)) = (ack_id, hub.connections.get_mut(from.id)) {
+                if result.is_ok() {
+                    c.acked.insert(a);
+                }
+                c.push(ack_frame(a, result.err()));
+            }
+        });
+        Next::Continue
+    };
     // A repeat of an ack id that already succeeded is answered `Duplicate` without running again.
     let ack_id = match &parsed {
-        ClientFrame::Unknown(_) => None,
+        ClientFrame::Unknown(_)
+        | ClientFrame::JoinGroup { .. }
+        | ClientFrame::LeaveGroup { .. }
+        | ClientFrame::SendToGroup { stream: None, .. } => None,
         known => known.ack_id(),
     };
     if let Some(a) = ack_id {
@@ -111,25 +142,17 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
     }
     match parsed {
         ClientFrame::JoinGroup { group, ack_id } => {
-            let result = state
-                .with_connection(from.hub, from.id, |c| {
-                    check(c.may(Permission::JoinLeaveGroup, &group), &group, "join")
-                })
-                .unwrap_or(Ok(()))
-                .map(|()| {
-                    state.join(from.hub, from.id, &group);
-                });
-            ack(ack_id, result)
+            group_op(ack_id, &group, Permission::JoinLeaveGroup, "join", &|hub| {
+                hub.join(from.id, &group);
+            })
         }
-        ClientFrame::LeaveGroup { group, ack_id } => {
-            let result = state
-                .with_connection(from.hub, from.id, |c| {
-                    check(c.may(Permission::JoinLeaveGroup, &group), &group, "leave")
-                })
-                .unwrap_or(Ok(()))
-                .map(|()| state.leave(from.hub, from.id, Some(&group)));
-            ack(ack_id, result)
-        }
+        ClientFrame::LeaveGroup { group, ack_id } => group_op(
+            ack_id,
+            &group,
+            Permission::JoinLeaveGroup,
+            "leave",
+            &|hub| hub.leave(from.id, Some(&group)),
+        ),
         ClientFrame::SendToGroup {
             stream: Some(stream),
             ack_id,
@@ -147,13 +170,22 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
             stream: None,
             data,
         } => {
-            let result = state
-                .with_connection(from.hub, from.id, |c| {
-                    check(c.may(Permission::SendToGroup, &group), &group, "send to")
-                })
-                .unwrap_or(Ok(()))
-                .map(|()| publish_to_group(state, from, &group, &data, no_echo));
-            ack(ack_id, result)
+            let source = MessageSource::Group {
+                group: group.clone(),
+                from_user_id: from.user_id.map(str::to_owned),
+            };
+            let me = [from.id.to_owned()];
+            let publish = Publish {
+                scope: Scope::Group(&group),
+                excluded: if no_echo { &me } else { &[] },
+                filter: None,
+                source: &source,
+                message: &data,
+                ttl_seconds: None,
+            };
+            group_op(ack_id, &group, Permission::SendToGroup, "send to", &|hub| {
+                hub.publish(&publish)
+            })
         }
         ClientFrame::Event {
             event,
