@@ -430,3 +430,28 @@ async fn a_handler_that_starts_after_the_emulator_is_validated_on_a_later_connec
     emulator.shutdown().await;
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_signed_with_both_keys_so_a_handler_knowing_either_accepts_them() {
+    const SECOND: &str = "c2Vjb25kIGtleSBmb3Igcm90YXRpb24gdGVzdHMgMTIzNDU2Nzg5MA==";
+    // The app server knows only the secondary key (the primary is being rotated).
+    let app = Arc::new(WebPubSubEventHandler::new(
+        "chat",
+        HandlerOptions::new([AccessKey::new(SECOND)]),
+        App::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handler_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let (emulator, client) =
+        emulator_for(handler_addr, Emulator::builder().secondary_key(SECOND)).await;
+    let mut zed = connect_as(&client, "zed", "json.webpubsub.azure.v1").await;
+    assert_eq!(
+        text(next(&mut zed).await)["userId"],
+        "zed",
+        "connect verified with the second key"
+    );
+    wait_for_log(&app, "connected Some(\"zed\")").await;
+    emulator.shutdown().await;
+    server.abort();
+}
