@@ -22,7 +22,9 @@ pub use credential::{AccessToken, CredentialError, TokenCredential, WEBPUBSUB_SC
 pub use endpoint::{Endpoint, EndpointError, Scheme};
 pub use rest_token::{rest_bearer_token, RestTokenSigner, DEFAULT_REST_TOKEN_LIFETIME};
 pub use secret::{AccessKey, Secret};
-pub use signature::{event_signature, verify_event_signature, SignatureError};
+pub use signature::{
+    event_signature, verify_event_signature, SignatureError, MAX_SIGNATURE_ENTRIES,
+};
 pub use verify::{
     unverified_expiry, Claims, JwtHeader, TokenPart, TokenValidator, VerifiedToken, VerifyError,
     DEFAULT_LEEWAY,

@@ -30,7 +30,15 @@ pub enum SignatureError {
     /// No entry matches any key.
     #[error("the ce-signature header matches none of the access keys")]
     Mismatch,
+    /// More entries than [`MAX_SIGNATURE_ENTRIES`]: the service sends one per access key.
+    #[error("the ce-signature header has more than {MAX_SIGNATURE_ENTRIES} entries")]
+    TooManyEntries,
 }
+
+/// The most `ce-signature` entries accepted. The service sends one per access key (a primary and
+/// a secondary), so a header with thousands is an attack on the verifier, refused before any
+/// HMAC is computed.
+pub const MAX_SIGNATURE_ENTRIES: usize = 16;
 
 /// The `ce-signature` value for `connection_id`: one `sha256=` entry per key, joined by `,`.
 ///
@@ -60,7 +68,8 @@ pub fn event_signature(connection_id: &str, keys: &[AccessKey]) -> String {
 /// Verifies a `ce-signature` header: accepted when any entry matches any key.
 ///
 /// Entries are trimmed; the `sha256=` prefix and the hex digits are case-insensitive; entries of
-/// another form are ignored. Comparisons are constant-time (ring's `hmac::verify`).
+/// another form are ignored; more than [`MAX_SIGNATURE_ENTRIES`] entries are refused before any
+/// HMAC is computed. Comparisons are constant-time (ring's `hmac::verify`).
 ///
 /// ```
 /// use webpubsub_auth::{event_signature, verify_event_signature, AccessKey, SignatureError};
@@ -83,6 +92,9 @@ pub fn verify_event_signature(
     }
     if keys.is_empty() {
         return Err(SignatureError::NoKeys);
+    }
+    if header.split(',').nth(MAX_SIGNATURE_ENTRIES).is_some() {
+        return Err(SignatureError::TooManyEntries);
     }
     let hmac_keys: Vec<hmac::Key> = keys.iter().map(AccessKey::hmac_key).collect();
     let mut well_formed = false;
@@ -120,6 +132,23 @@ fn parse_entry(entry: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_with_too_many_entries_is_refused_before_any_hmac() {
+        let keys = keys();
+        let good = event_signature("conn", &keys);
+        let mut many = vec!["sha256=00".to_owned(); MAX_SIGNATURE_ENTRIES - 2];
+        many.push(good.clone());
+        assert_eq!(
+            verify_event_signature(&many.join(","), "conn", &keys),
+            Ok(())
+        );
+        let flood = format!("{},{good}", vec!["sha256=00"; 5000].join(","));
+        assert_eq!(
+            verify_event_signature(&flood, "conn", &keys),
+            Err(SignatureError::TooManyEntries)
+        );
+    }
 
     // Independently computed with Python:
     // hmac.new(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH", b"connectionId", hashlib.sha256).hexdigest()
