@@ -10,4 +10,4 @@ pub use events::{ConnectResponse, EventContext, EventHandler, UserEvent, UserEve
 pub use handler::{AllowedOrigins, HandlerOptions, WebPubSubEventHandler, DEFAULT_MAX_BODY_BYTES};
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
-pub use serve::serve_hyper;
+pub use serve::{serve_hyper, serve_hyper_with, ServeOptions};

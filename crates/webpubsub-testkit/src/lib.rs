@@ -2,7 +2,9 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
-#[cfg(feature = "proxy")]
+#[cfg(all(feature = "faults", target_os = "linux"))]
+pub mod descriptors;
+#[cfg(feature = "faults")]
 pub mod proxy;
 
 use std::io::Write as _;
