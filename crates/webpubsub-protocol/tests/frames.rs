@@ -276,3 +276,110 @@ fn payloads_decode_by_data_type() {
         "json.reliable.webpubsub.azure.v1"
     );
 }
+
+#[test]
+fn json_data_reaches_the_payload_byte_for_byte() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    for data in [
+        "123456789012345678901234567890",
+        "1e999999",
+        r#""\ud800 lone""#,
+        r#"{"a" : [1, 2.50, -0]}"#,
+        deep.as_str(),
+    ] {
+        let text =
+            format!(r#"{{"type":"event","event":"e","ackId":1,"dataType":"json","data":{data}}}"#);
+        let frame = ClientFrame::from_json(&text).unwrap();
+        let ClientFrame::Event {
+            data: payload,
+            ack_id,
+            ..
+        } = frame
+        else {
+            panic!("{data}: {frame:?}")
+        };
+        assert_eq!(ack_id, Some(1));
+        assert_eq!(
+            payload.content_type(),
+            webpubsub_protocol::ContentType::Json,
+            "{data}"
+        );
+        assert_eq!(payload.as_text(), Some(data), "kept as written");
+        // And written into a server frame unchanged.
+        let out = serde_json::to_string(&ServerFrame::Message {
+            from: MessageSource::Server,
+            data: payload.clone(),
+            sequence_id: None,
+        })
+        .unwrap();
+        assert!(out.contains(data), "{out}");
+        let back = ServerFrame::from_json(&out).unwrap();
+        assert!(matches!(back, ServerFrame::Message { data: ref d, .. } if d == &payload));
+    }
+    // Text and binary data, and frames without data, decode as before.
+    let text = r#"{"type":"sendToGroup","group":"g","dataType":"text","data":"hi"}"#;
+    assert_eq!(
+        ClientFrame::from_json(text).unwrap(),
+        serde_json::from_str(text).unwrap()
+    );
+    assert_eq!(
+        ClientFrame::from_json(r#"{"type":"ping"}"#).unwrap(),
+        ClientFrame::Ping
+    );
+    assert!(ClientFrame::from_json("not json").is_err());
+}
+
+#[test]
+fn invocations_round_trip_with_and_without_data() {
+    let frame: ClientFrame = serde_json::from_str(
+        r#"{"type":"invoke","invocationId":"7","target":"event","event":"add","dataType":"text","data":"1+1"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        frame,
+        ClientFrame::Invoke {
+            invocation_id: "7".into(),
+            target: Some("event".into()),
+            event: Some("add".into()),
+            data: Some(Payload::text("1+1")),
+        }
+    );
+    let bare: ClientFrame =
+        serde_json::from_str(r#"{"type":"invoke","invocationId":"8","event":"ping"}"#).unwrap();
+    assert!(matches!(bare, ClientFrame::Invoke { data: None, .. }));
+
+    let ok = ServerFrame::InvokeResponse {
+        invocation_id: "7".into(),
+        success: true,
+        data: Some(Payload::text("2")),
+        error: None,
+    };
+    let text = serde_json::to_string(&ok).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        serde_json::json!({"type":"invokeResponse","invocationId":"7","success":true,"dataType":"text","data":"2"})
+    );
+    assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), ok);
+    let failed = ServerFrame::InvokeResponse {
+        invocation_id: "8".into(),
+        success: false,
+        data: None,
+        error: Some(AckError {
+            name: AckErrorName::BadRequest,
+            message: Some("no".into()),
+        }),
+    };
+    let text = serde_json::to_string(&failed).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        serde_json::json!({"type":"invokeResponse","invocationId":"8","success":false,"error":{"name":"BadRequest","message":"no"}})
+    );
+}
+
+#[test]
+fn close_reasons_are_cut_on_a_character_boundary() {
+    let reason = format!("a{}", "€".repeat(60));
+    let cut = close_reason(&reason);
+    assert!(cut.len() <= MAX_CLOSE_REASON_BYTES && reason.starts_with(cut));
+    assert_eq!(cut.len(), 1 + 3 * 40);
+}
