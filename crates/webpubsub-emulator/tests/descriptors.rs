@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use webpubsub_emulator::Emulator;
 
 #[cfg(target_os = "linux")]
@@ -18,17 +16,10 @@ async fn running_out_of_file_descriptors_does_not_spin_the_accept_loop() {
         "the process used {used:?} of CPU in one idle second at the descriptor limit"
     );
     // Descriptors back: the emulator serves again.
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    let health = b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let answer = webpubsub_testkit::slow_http::exchange(addr, health, Duration::from_secs(5))
         .await
-        .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("answered")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer);
+        .expect("answered");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     emulator.shutdown().await;
 }

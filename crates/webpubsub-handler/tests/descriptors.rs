@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use webpubsub_auth::AccessKey;
 use webpubsub_handler::*;
 
@@ -28,15 +26,9 @@ async fn running_out_of_file_descriptors_does_not_spin_the_accept_loop() {
         used < Duration::from_millis(300),
         "the process used {used:?} of CPU in one idle second at the descriptor limit"
     );
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"OPTIONS /eventhandler HTTP/1.1\r\nHost: x\r\nWebHook-Request-Origin: x\r\nConnection: close\r\n\r\n")
+    let validation = b"OPTIONS /eventhandler HTTP/1.1\r\nHost: x\r\nWebHook-Request-Origin: x\r\nConnection: close\r\n\r\n";
+    let answer = webpubsub_testkit::slow_http::exchange(addr, validation, Duration::from_secs(5))
         .await
-        .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("answered")
-        .unwrap();
-    assert!(answer.starts_with(b"HTTP/1.1 "), "served again");
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 "), "served again: {answer}");
 }

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use webpubsub_auth::{event_signature, AccessKey};
 use webpubsub_handler::*;
+use webpubsub_testkit::slow_http::{
+    exchange, partial_heads_are_closed, read_until_closed, status_before_body,
+};
 
 const KEY: &str = "serve-test-key";
 
@@ -56,60 +59,32 @@ fn user_event(body: &str) -> String {
     )
 }
 
-async fn read_all(stream: &mut TcpStream, within: Duration) -> Option<String> {
-    let mut answer = Vec::new();
-    match tokio::time::timeout(within, stream.read_to_end(&mut answer)).await {
-        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
-        Err(_) => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_are_cut_off_and_huge_bodies_refused_at_once() {
     let mut options = ServeOptions::default();
     options.request_timeout = Duration::from_millis(500);
     let (addr, _stop, _server) = serve(options).await;
     // 500 connections holding a partial head: all closed within the timeout.
-    let mut slow = Vec::new();
-    for _ in 0..500 {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream
-            .write_all(b"POST /eventhandler HTTP/1.1\r\nHost: x\r\n")
-            .await
-            .unwrap();
-        slow.push(stream);
-    }
     let started = Instant::now();
-    for stream in &mut slow {
-        assert!(
-            read_all(stream, Duration::from_secs(5)).await.is_some(),
-            "a partial head was kept open"
-        );
-    }
+    let head = b"POST /eventhandler HTTP/1.1\r\nHost: x\r\n";
+    assert!(
+        partial_heads_are_closed(addr, 500, head, Duration::from_secs(5)).await,
+        "a partial head was kept open"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // A body that stops halfway: 408.
-    let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = user_event("0123456789");
-    stream
-        .write_all(&request.as_bytes()[..request.len() - 5])
+    let stalled = &request.as_bytes()[..request.len() - 5];
+    let answer = exchange(addr, stalled, Duration::from_secs(5))
         .await
         .unwrap();
-    let answer = read_all(&mut stream, Duration::from_secs(5)).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 
     // A declared 10 GB body: 413 before any of it is sent.
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"POST /eventhandler HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n")
-        .await
-        .unwrap();
-    let mut head = [0u8; 12];
-    tokio::time::timeout(Duration::from_secs(2), stream.read_exact(&mut head))
-        .await
-        .expect("answered at once")
-        .unwrap();
-    assert_eq!(&head, b"HTTP/1.1 413");
+    let huge = b"POST /eventhandler HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n";
+    let status = status_before_body(addr, huge, Duration::from_secs(2)).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 413"), "answered at once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +97,9 @@ async fn a_shutdown_finishes_the_requests_in_flight_then_stops() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await; // the handler is now sleeping
     stop.send(()).unwrap();
-    let answer = read_all(&mut stream, Duration::from_secs(5)).await.unwrap();
+    let answer = read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(
         answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"),
         "{answer}"

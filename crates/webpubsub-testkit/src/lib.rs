@@ -6,6 +6,8 @@ pub mod bench;
 pub mod descriptors;
 #[cfg(feature = "faults")]
 pub mod proxy;
+#[cfg(feature = "faults")]
+pub mod slow_http;
 
 use std::io::Write as _;
 use std::process::Command;
