@@ -12,14 +12,14 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use webpubsub_protocol::frames::{
     close_reason, AckErrorName, MessageSource, ServerFrame, SystemEvent,
 };
 
 use super::events::{self, Subject, UserEventError};
-use super::frames::{self, ack_frame, invoke_failed, render, Job, Next, Sender};
+use super::frames::{self, answer, invoke_failed, render, Job, Next, Sender};
 use super::ClientContext;
 use crate::state::{
     AfterTransport, ClientKind, NewConnection, Outbound, Publish, Resumed, Scope, State, Stop,
@@ -44,8 +44,8 @@ enum End {
     Dropped,
     /// The client broke the protocol.
     Protocol(u16, &'static str),
-    /// A queued close (REST close): `disconnected` and the close frame are written.
-    Closed(String),
+    /// A queued close (REST close, shutdown) with this code and reason.
+    Closed(u16, String),
     /// Stopped from outside (slow client, replay buffer full, recovery elsewhere).
     Stopped(Stop),
     /// Nothing heard for the keep-alive timeout.
@@ -176,12 +176,7 @@ pub(crate) async fn run(
 
     let mut shutdown = ctx.shutdown.clone();
     let writer = async {
-        for message in first {
-            if sink.feed(message).await.is_err() {
-                return End::Dropped;
-            }
-        }
-        if sink.flush().await.is_err() {
+        if write_all(&mut sink, first).await.is_err() {
             return End::Dropped;
         }
         let mut acks: VecDeque<(Instant, Utf8Bytes)> = VecDeque::new();
@@ -201,54 +196,33 @@ pub(crate) async fn run(
                     let mut next = Some(first);
                     while let Some(frame) = next.take() {
                         match frame {
+                            Outbound::Text(text) => batch.push(WsMessage::Text(text)),
+                            Outbound::Binary(data) => batch.push(WsMessage::Binary(data)),
                             Outbound::Ack(text) => {
                                 acks.push_back((Instant::now() + timings.ack_delay, text));
                             }
-                            other => batch.push(other),
+                            // What was queued before it still goes out; the close is the
+                            // parting's (below).
+                            Outbound::Close { code, reason } => {
+                                let _ = write_all(&mut sink, batch).await;
+                                return End::Closed(code, reason);
+                            }
                         }
                         if batch.len() < WRITE_BATCH {
                             next = transport.try_recv();
                         }
                     }
-                    let mut result = Ok(());
-                    for frame in batch {
-                        let message = match frame {
-                            Outbound::Text(text) => WsMessage::Text(text),
-                            Outbound::Binary(data) => WsMessage::Binary(data),
-                            Outbound::Ack(text) => WsMessage::Text(text),
-                            Outbound::Close { code, reason } => {
-                                if kind != ClientKind::Raw {
-                                    let _ = sink.feed(disconnected_frame(&reason)).await;
-                                }
-                                let _ = sink.send(close_frame(code, &reason)).await;
-                                return End::Closed(reason);
-                            }
-                        };
-                        result = sink.feed(message).await;
-                        if result.is_err() {
-                            break;
-                        }
-                    }
-                    match result {
-                        Ok(()) => sink.flush().await,
-                        error => error,
-                    }
+                    write_all(&mut sink, batch).await
                 }
                 () = sleep_until(ack_due) => {
                     let now = Instant::now();
-                    let mut result = Ok(());
-                    while acks.front().is_some_and(|(due, _)| *due <= now) {
+                    let mut due = Vec::new();
+                    while acks.front().is_some_and(|(at, _)| *at <= now) {
                         if let Some((_, text)) = acks.pop_front() {
-                            result = sink.feed(WsMessage::Text(text)).await;
-                            if result.is_err() {
-                                break;
-                            }
+                            due.push(WsMessage::Text(text));
                         }
                     }
-                    match result {
-                        Ok(()) => sink.flush().await,
-                        error => error,
-                    }
+                    write_all(&mut sink, due).await
                 }
                 _ = keep_alive.tick() => {
                     let quiet = quiet();
@@ -301,7 +275,10 @@ pub(crate) async fn run(
             Some(reason.to_owned()),
             vec![close_frame(code, reason)],
         ),
-        End::Closed(reason) => (false, Some(reason), Vec::new()),
+        End::Closed(code, reason) => {
+            let goodbye = parting(code, &reason);
+            (false, Some(reason), goodbye)
+        }
         End::Stopped(Stop::TakenOver) => {
             tracing::debug!(%hub, connection = %id, generation, "transport taken over by a recovery");
             return;
@@ -317,9 +294,7 @@ pub(crate) async fn run(
         ),
     };
     let farewell = async {
-        for message in goodbye {
-            sink.feed(message).await?;
-        }
+        write_all(&mut sink, goodbye).await?;
         sink.close().await
     };
     let _ = tokio::time::timeout(PARTING, farewell).await;
@@ -336,6 +311,17 @@ pub(crate) async fn run(
         AfterTransport::Ended => tracing::debug!(%hub, connection = %id, "disconnected"),
         AfterTransport::TakenOver => {}
     }
+}
+
+/// Writes `messages` with one flush.
+async fn write_all<S>(sink: &mut S, messages: Vec<WsMessage>) -> Result<(), WsError>
+where
+    S: futures_util::Sink<WsMessage, Error = WsError> + Unpin,
+{
+    for message in messages {
+        sink.feed(message).await?;
+    }
+    sink.flush().await
 }
 
 async fn sleep_until(due: Option<Instant>) {
@@ -399,15 +385,8 @@ fn spawn_worker(
                         Err(UserEventError::Failed(why)) => Err(why),
                     };
                     if let Some(ack_id) = ack_id {
-                        state.with_connection(&hub, &id, |c| {
-                            if result.is_ok() {
-                                c.acked.insert(ack_id);
-                            }
-                            let error = result
-                                .err()
-                                .map(|why| (AckErrorName::InternalServerError, why));
-                            c.push(ack_frame(ack_id, error));
-                        });
+                        let result = result.map_err(|why| (AckErrorName::InternalServerError, why));
+                        state.with_connection(&hub, &id, |c| answer(c, ack_id, result));
                     }
                 }
                 Job::Invoke {

@@ -57,13 +57,11 @@ pub(crate) fn disconnected(upstream: &Arc<Upstream>, ended: Ended) {
 }
 
 fn notify(upstream: Arc<Upstream>, event_type: EventType, who: Ended, body: Bytes) {
-    if upstream.handler(&who.hub, &event_type).is_none() {
+    let Some(handler) = upstream.handler(&who.hub, &event_type).cloned() else {
         return;
-    }
+    };
     tokio::spawn(async move {
-        let Some(handler) = upstream.handler(&who.hub, &event_type) else {
-            return;
-        };
+        let handler = &handler;
         // Not waited for by anyone: a few bounded retries when the handler is unreachable or
         // answers 5xx, then give up (the upstream call logs it).
         for attempt in 0..3u32 {

@@ -8,7 +8,7 @@ use webpubsub_protocol::roles::Permission;
 use webpubsub_protocol::validate;
 use webpubsub_protocol::Payload;
 
-use crate::state::{ClientKind, Hub, Outbound, Publish, Scope, State};
+use crate::state::{ClientKind, Connection, Hub, Outbound, Publish, Scope, State};
 
 /// The connection a frame came from.
 pub(crate) struct Sender<'a> {
@@ -57,6 +57,28 @@ pub(crate) fn ack_frame(ack_id: u64, error: Option<(AckErrorName, String)>) -> O
     Outbound::Ack(render(&frame).into())
 }
 
+/// Acks `ack_id` with `result`, remembering a success so a repeat is answered `Duplicate`.
+pub(crate) fn answer(
+    connection: &mut Connection,
+    ack_id: u64,
+    result: Result<(), (AckErrorName, String)>,
+) {
+    if result.is_ok() {
+        connection.acked.insert(ack_id);
+    }
+    connection.push(ack_frame(ack_id, result.err()));
+}
+
+/// When `ack_id` already succeeded, answers `Duplicate` (without running the frame again).
+fn answered_before(connection: &Connection, ack_id: u64) -> bool {
+    let repeat = connection.acked.contains(ack_id);
+    if repeat {
+        let message = format!("Message with ack-id: {ack_id} has been processed");
+        connection.push(ack_frame(ack_id, Some((AckErrorName::Duplicate, message))));
+    }
+    repeat
+}
+
 pub(crate) fn render(frame: &ServerFrame) -> String {
     serde_json::to_string(frame).expect("a server frame serialises")
 }
@@ -86,12 +108,7 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
     };
     let ack = |ack_id: Option<u64>, result: Result<(), (AckErrorName, String)>| {
         if let Some(ack_id) = ack_id {
-            state.with_connection(from.hub, from.id, |c| {
-                if result.is_ok() {
-                    c.acked.insert(ack_id);
-                }
-                c.push(ack_frame(ack_id, result.err()));
-            });
+            state.with_connection(from.hub, from.id, |c| answer(c, ack_id, result));
         }
         Next::Continue
     };
@@ -105,9 +122,7 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
             let Some(c) = hub.connections.get(from.id) else {
                 return;
             };
-            if let Some(a) = ack_id.filter(|a| c.acked.contains(*a)) {
-                let message = format!("Message with ack-id: {a} has been processed");
-                c.push(ack_frame(a, Some((AckErrorName::Duplicate, message))));
+            if ack_id.is_some_and(|a| answered_before(c, a)) {
                 return;
             }
             let result = check(c.may(permission, group), group, verb);
@@ -115,10 +130,7 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
                 op(hub);
             }
             if let (Some(a), Some(c)) = (ack_id, hub.connections.get_mut(from.id)) {
-                if result.is_ok() {
-                    c.acked.insert(a);
-                }
-                c.push(ack_frame(a, result.err()));
+                answer(c, a, result);
             }
         });
         Next::Continue
@@ -132,12 +144,11 @@ pub(crate) fn handle(state: &State, from: &Sender<'_>, message: WsMessage) -> Ne
         known => known.ack_id(),
     };
     if let Some(a) = ack_id {
-        let duplicate = state
-            .with_connection(from.hub, from.id, |c| c.acked.contains(a))
-            .unwrap_or(false);
-        if duplicate {
-            let message = format!("Message with ack-id: {a} has been processed");
-            return ack(Some(a), Err((AckErrorName::Duplicate, message)));
+        if state
+            .with_connection(from.hub, from.id, |c| answered_before(c, a))
+            .unwrap_or(false)
+        {
+            return Next::Continue;
         }
     }
     match parsed {

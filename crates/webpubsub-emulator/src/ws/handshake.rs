@@ -110,11 +110,8 @@ pub(crate) async fn upgrade(
         Ok(verified) => verified.claims,
         Err(e) => return error(401, "Error.Unauthorized", e.to_string()),
     };
-    if let Some(bad) = claims.groups.iter().find(|g| validate::group(g).is_err()) {
-        let reason = validate::group(bad)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+    if let Some(e) = claims.groups.iter().find_map(|g| validate::group(g).err()) {
+        let reason = e.to_string();
         return error(
             400,
             "Error.BadRequest",
