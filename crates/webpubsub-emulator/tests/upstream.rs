@@ -1,6 +1,8 @@
 //! Upstream events end to end: the emulator calls our `webpubsub-handler` (served over hyper on
 //! loopback) for connect, connected, disconnected and user events, with real signatures.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -106,14 +108,7 @@ fn text(frame: Ws) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_drives_the_handler_for_every_event() {
     let key = AccessKey::DEVELOPMENT;
-    let app = Arc::new(WebPubSubEventHandler::new(
-        "chat",
-        HandlerOptions::new([AccessKey::new(key)]),
-        App::default(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let handler_addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let (app, handler_addr, server) = serve_app(key).await;
     let (emulator, client) = emulator_for(handler_addr, Emulator::builder().access_key(key)).await;
     let url = client
         .get_client_access_token(Some(ClientAccessTokenOptions::default()))
@@ -244,15 +239,17 @@ async fn a_handler_that_fails_validation_gets_no_events() {
     server.abort();
 }
 
-/// Our handler with `App`, served on a free loopback port.
-async fn serve_app() -> (
+/// Our handler with `App`, knowing `key`, served on a free loopback port.
+async fn serve_app(
+    key: &str,
+) -> (
     Arc<WebPubSubEventHandler<App>>,
     std::net::SocketAddr,
     tokio::task::JoinHandle<()>,
 ) {
     let app = Arc::new(WebPubSubEventHandler::new(
         "chat",
-        HandlerOptions::new([AccessKey::new(AccessKey::DEVELOPMENT)]),
+        HandlerOptions::new([AccessKey::new(key)]),
         App::default(),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -266,22 +263,15 @@ async fn emulator_for(
     handler_addr: std::net::SocketAddr,
     builder: webpubsub_emulator::EmulatorBuilder,
 ) -> (Emulator, WebPubSubServiceClient) {
-    let emulator = builder
-        .event_handler(
-            "chat",
-            EventHandlerSettings {
-                url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
-                user_event_pattern: "*".into(),
-                system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
-            },
-        )
-        .start()
-        .await
-        .unwrap();
-    let client =
-        WebPubSubServiceClient::from_connection_string(&emulator.connection_string(), "chat", None)
-            .unwrap();
-    (emulator, client)
+    common::start(builder.event_handler(
+        "chat",
+        EventHandlerSettings {
+            url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
+            user_event_pattern: "*".into(),
+            system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
+        },
+    ))
+    .await
 }
 
 async fn connect_as(
@@ -314,7 +304,7 @@ async fn wait_for_log(app: &WebPubSubEventHandler<App>, line: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_events_do_not_hold_up_the_connection_and_invocations_are_answered() {
-    let (_app, handler_addr, server) = serve_app().await;
+    let (_app, handler_addr, server) = serve_app(AccessKey::DEVELOPMENT).await;
     let (emulator, client) = emulator_for(handler_addr, Emulator::builder()).await;
     let mut zed = connect_as(&client, "zed", "json.webpubsub.azure.v1").await;
     assert_eq!(text(next(&mut zed).await)["event"], "connected");
@@ -351,7 +341,7 @@ async fn slow_events_do_not_hold_up_the_connection_and_invocations_are_answered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connection_that_ends_is_reported_disconnected_with_its_reason() {
-    let (app, handler_addr, server) = serve_app().await;
+    let (app, handler_addr, server) = serve_app(AccessKey::DEVELOPMENT).await;
     let builder = Emulator::builder().recovery_window(Duration::from_millis(300));
     let (emulator, client) = emulator_for(handler_addr, builder).await;
 
@@ -435,14 +425,7 @@ async fn a_handler_that_starts_after_the_emulator_is_validated_on_a_later_connec
 async fn events_are_signed_with_both_keys_so_a_handler_knowing_either_accepts_them() {
     const SECOND: &str = "c2Vjb25kIGtleSBmb3Igcm90YXRpb24gdGVzdHMgMTIzNDU2Nzg5MA==";
     // The app server knows only the secondary key (the primary is being rotated).
-    let app = Arc::new(WebPubSubEventHandler::new(
-        "chat",
-        HandlerOptions::new([AccessKey::new(SECOND)]),
-        App::default(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let handler_addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve_hyper(listener, app.clone()));
+    let (app, handler_addr, server) = serve_app(SECOND).await;
     let (emulator, client) =
         emulator_for(handler_addr, Emulator::builder().secondary_key(SECOND)).await;
     let mut zed = connect_as(&client, "zed", "json.webpubsub.azure.v1").await;
