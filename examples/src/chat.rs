@@ -1,22 +1,21 @@
-//! The chat app server behind `examples/examples/chat.rs`: a page, a negotiate endpoint that
-//! mints client URLs, and the Web PubSub event handler that publishes what users say.
+//! The chat app server behind `examples/examples/chat.rs`, on axum: a page, a negotiate endpoint
+//! that mints client URLs, and the Web PubSub event handler (mounted as a tower service) that
+//! publishes what users say.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use axum::Router;
+use http::{StatusCode, Uri};
 use tokio::net::TcpListener;
 use webpubsub::{ClientAccessTokenOptions, Payload, Role, WebPubSubServiceClient};
 use webpubsub_emulator::{Emulator, EventHandlerSettings};
 use webpubsub_handler::{
-    ConnectResponse, EventContext, EventHandler, HandlerOptions, UserEvent, UserEventResponse,
-    WebPubSubEventHandler,
+    ConnectEventRequest, ConnectEventResponse, ConnectResponse, EventContext, EventHandler,
+    HandlerOptions, UserEvent, UserEventResponse, WebPubSubEventHandler,
 };
-use webpubsub_protocol::events::ConnectEventRequest;
 
 const PAGE: &str = include_str!("chat.html");
 /// The hub the chat uses.
@@ -29,19 +28,13 @@ struct ChatEvents {
     service: WebPubSubServiceClient,
 }
 
-#[async_trait::async_trait]
 impl EventHandler for ChatEvents {
     async fn connect(
         &self,
         _ctx: &mut EventContext,
         _request: ConnectEventRequest,
     ) -> ConnectResponse {
-        ConnectResponse::Accept {
-            user_id: None,
-            groups: Some(vec![ROOM.into()]),
-            roles: None,
-            subprotocol: None,
-        }
+        ConnectEventResponse::default().with_groups([ROOM]).into()
     }
 
     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
@@ -107,90 +100,40 @@ pub async fn start(
         }
     };
     let service = WebPubSubServiceClient::from_connection_string(&connection_string, HUB, None)?;
-    let events = Arc::new(WebPubSubEventHandler::new(
+    let events = WebPubSubEventHandler::new(
         HUB,
         HandlerOptions::from_connection_string(&connection_string)?,
         ChatEvents {
             service: service.clone(),
         },
-    ));
+    );
+    let app = Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/negotiate", get(negotiate))
+        // The event handler is a tower service: oversized bodies are answered 413 by it.
+        .route_service("/eventhandler", events.into_service())
+        .with_state(service);
     tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let (service, events) = (service.clone(), events.clone());
-            tokio::spawn(async move {
-                let handle = service_fn(move |request| {
-                    let (service, events) = (service.clone(), events.clone());
-                    async move {
-                        Ok::<_, Infallible>(route(&service, &events, request).await.map(Full::new))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), handle)
-                    .await;
-            });
-        }
+        let _ = axum::serve(listener, app).await;
     });
     Ok(ChatServer { addr, emulator })
 }
 
-fn respond(
-    status: u16,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> http::Response<Bytes> {
-    let mut response = http::Response::new(body.into());
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert("content-type", http::HeaderValue::from_static(content_type));
-    response
-}
-
-async fn route(
-    service: &WebPubSubServiceClient,
-    events: &WebPubSubEventHandler<ChatEvents>,
-    request: hyper::Request<hyper::body::Incoming>,
-) -> http::Response<Bytes> {
-    let path = request.uri().path().to_owned();
-    match path.as_str() {
-        "/" => respond(200, "text/html; charset=utf-8", PAGE),
-        "/negotiate" => {
-            let name =
-                webpubsub_protocol::encoding::parse_query(request.uri().query().unwrap_or(""))
-                    .into_iter()
-                    .find(|(k, _)| k == "name")
-                    .map(|(_, v)| v)
-                    .filter(|v| !v.trim().is_empty())
-                    .unwrap_or_else(|| "guest".into());
-            let options = ClientAccessTokenOptions {
-                user_id: Some(name),
-                roles: vec![Role::join_leave_group_named(ROOM)],
-                ..Default::default()
-            };
-            match service.get_client_access_token(Some(options)).await {
-                Ok(token) => respond(
-                    200,
-                    "application/json",
-                    serde_json::json!({ "url": token.url }).to_string(),
-                ),
-                Err(e) => respond(500, "text/plain", e.to_string()),
-            }
-        }
-        "/eventhandler" => {
-            let (parts, body) = request.into_parts();
-            match Limited::new(body, events.max_body_bytes()).collect().await {
-                Ok(body) => {
-                    events
-                        .handle(http::Request::from_parts(parts, body.to_bytes()))
-                        .await
-                }
-                Err(_) => respond(413, "text/plain", "too large"),
-            }
-        }
-        _ => respond(404, "text/plain", "not found"),
+/// `GET /negotiate?name=<user>`: a client URL for the user, allowed to join and leave the room.
+async fn negotiate(State(service): State<WebPubSubServiceClient>, uri: Uri) -> Response {
+    let name = webpubsub_protocol::encoding::parse_query(uri.query().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v)
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "guest".into());
+    let options = ClientAccessTokenOptions {
+        user_id: Some(name),
+        roles: vec![Role::join_leave_group_named(ROOM)],
+        ..Default::default()
+    };
+    match service.get_client_access_token(Some(options)).await {
+        Ok(token) => Json(serde_json::json!({ "url": token.url })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

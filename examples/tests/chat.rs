@@ -169,3 +169,26 @@ async fn the_page_works_in_headless_chromium() {
     assert!(last.contains("connected as alice"), "{last}");
     chat.emulator.unwrap().shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_mounted_handler_answers_an_oversized_event_413() {
+    let chat = examples::chat::start(0, None).await.unwrap();
+    let http = HyperClient::new(HyperClientOptions::default()).unwrap();
+    let request = http::Request::post(format!("http://{}/eventhandler", chat.addr))
+        .header("content-type", "text/plain")
+        .header("ce-type", "azure.webpubsub.user.message")
+        .body(bytes::Bytes::from(vec![b'x'; 2 * 1024 * 1024]))
+        .unwrap();
+    let response = http.execute(&request).await.unwrap();
+    assert_eq!(response.status(), 413, "not turned into an empty body's 400");
+    // An unsigned event of the right size is refused for its signature, by the same handler.
+    let request = http::Request::post(format!("http://{}/eventhandler", chat.addr))
+        .header("content-type", "text/plain")
+        .header("ce-type", "azure.webpubsub.user.message")
+        .header("ce-hub", "chat")
+        .header("ce-connectionId", "c1")
+        .header("ce-awpsversion", "1.0")
+        .body(bytes::Bytes::from_static(b"hi"))
+        .unwrap();
+    assert_eq!(http.execute(&request).await.unwrap().status(), 401);
+}

@@ -22,7 +22,7 @@ use webpubsub_auth::AccessKey;
 
 use crate::rest::RestContext;
 use crate::server::Server;
-use crate::state::{EndHook, QueueLimits, State};
+use crate::state::{EndHook, GroupHook, Hooks, QueueLimits, State};
 use crate::tokens::Verifier;
 pub use crate::upstream::EventHandlerSettings;
 use crate::upstream::Upstream;
@@ -252,11 +252,25 @@ impl EmulatorBuilder {
         } else {
             Some(Arc::new(Upstream::new(self.event_handlers, keys, origin)?))
         };
-        let on_end: Option<EndHook> = upstream.clone().map(|upstream| {
-            let hook: EndHook = Arc::new(move |ended| ws::events::disconnected(&upstream, ended));
-            hook
-        });
-        let state = Arc::new(State::new(self.outbound, on_end));
+        let hooks = match &upstream {
+            None => Hooks::default(),
+            Some(upstream) => {
+                let (ends, groups) = (upstream.clone(), upstream.clone());
+                let on_end: EndHook = Arc::new(move |ended| ws::events::disconnected(&ends, ended));
+                // Only when a handler takes `joined` or `left`: otherwise nothing is recorded.
+                let on_group: Option<GroupHook> = upstream.wants_group_events().then(|| {
+                    let hook: GroupHook = Arc::new(move |who, group, joined| {
+                        ws::events::group_changed(&groups, who, group, joined)
+                    });
+                    hook
+                });
+                Hooks {
+                    on_end: Some(on_end),
+                    on_group,
+                }
+            }
+        };
+        let state = Arc::new(State::new(self.outbound, hooks));
         let server = Arc::new(Server {
             rest: RestContext {
                 state: state.clone(),

@@ -1,5 +1,5 @@
 //! Upstream events: the emulator calls the application's event handlers (CloudEvents over HTTP)
-//! for `connect`, `connected`, `disconnected` and user events, after validating each handler
+//! for `connect`, `connected`, `disconnected`, group `joined`/`left` and user events, after validating each handler
 //! (abuse protection), with `ce-signature` for the access key.
 
 use std::collections::HashMap;
@@ -25,7 +25,9 @@ pub struct EventHandlerSettings {
     /// User events sent here: `*`, or a comma-separated list of names. Default none.
     #[serde(default)]
     pub user_event_pattern: String,
-    /// System events sent here: a subset of `connect`, `connected`, `disconnected`.
+    /// System events sent here: a subset of `connect`, `connected`, `disconnected`, `joined`
+    /// and `left` (a connection joined or left a group after it connected, by its own request,
+    /// REST or a filter).
     #[serde(default)]
     pub system_events: Vec<String>,
 }
@@ -161,6 +163,13 @@ impl Upstream {
     }
 
     /// The first handler of `hub` that takes `event`.
+    /// Whether any handler takes the group `joined` or `left` events.
+    pub(crate) fn wants_group_events(&self) -> bool {
+        self.hubs.values().flatten().any(|settings| {
+            settings.wants(&EventType::GroupJoined) || settings.wants(&EventType::GroupLeft)
+        })
+    }
+
     pub(crate) fn handler(&self, hub: &str, event: &EventType) -> Option<&EventHandlerSettings> {
         let own = self.hubs.get(&hub.to_ascii_lowercase());
         own.or_else(|| self.hubs.get("*"))?

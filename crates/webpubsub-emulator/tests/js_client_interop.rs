@@ -48,7 +48,6 @@ client.on('server-message', (e) => out({ event: 'server', data: e.message.data }
 
 struct App;
 
-#[async_trait::async_trait]
 impl EventHandler for App {
     async fn user_event(&self, _ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
         let text = event.data.as_text().unwrap_or_default().to_owned();

@@ -13,18 +13,16 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use webpubsub::{AccessKey, ClientAccessTokenOptions, WebPubSubServiceClient};
 use webpubsub_emulator::{Emulator, EventHandlerSettings};
 use webpubsub_handler::{
-    serve_hyper, ConnectResponse, EventContext, EventHandler, HandlerOptions, UserEvent,
+    serve_hyper, ConnectEventRequest, ConnectEventResponse, ConnectResponse, ContentType,
+    DisconnectedEventRequest, EventContext, EventHandler, HandlerOptions, Payload, UserEvent,
     UserEventResponse, WebPubSubEventHandler,
 };
-use webpubsub_protocol::events::ConnectEventRequest;
-use webpubsub_protocol::{ContentType, Payload};
 
 #[derive(Default)]
 struct App {
     log: Mutex<Vec<String>>,
 }
 
-#[async_trait::async_trait]
 impl EventHandler for App {
     async fn connect(
         &self,
@@ -40,12 +38,10 @@ impl EventHandler for App {
             Some("intruder") => ConnectResponse::reject(403, "go away"),
             Some(name) => {
                 ctx.set_state("count", 0);
-                ConnectResponse::Accept {
-                    user_id: Some(name.to_owned()),
-                    groups: Some(vec!["lobby".into()]),
-                    roles: None,
-                    subprotocol: None,
-                }
+                ConnectEventResponse::default()
+                    .with_user_id(name)
+                    .with_groups(["lobby"])
+                    .into()
             }
             None => ConnectResponse::accept(),
         }
@@ -58,11 +54,26 @@ impl EventHandler for App {
             .push(format!("connected {:?}", ctx.user_id));
     }
 
-    async fn disconnected(&self, ctx: &EventContext, reason: Option<String>) {
+    async fn disconnected(&self, ctx: &EventContext, event: DisconnectedEventRequest) {
+        let reason = event.reason;
         self.log
             .lock()
             .unwrap()
             .push(format!("disconnected {:?} {:?}", ctx.user_id, reason));
+    }
+
+    async fn group_joined(&self, ctx: &EventContext, group: &str) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("joined {:?} {group}", ctx.user_id));
+    }
+
+    async fn group_left(&self, ctx: &EventContext, group: &str) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("left {:?} {group}", ctx.user_id));
     }
 
     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
@@ -263,14 +274,18 @@ async fn emulator_for(
     handler_addr: std::net::SocketAddr,
     builder: webpubsub_emulator::EmulatorBuilder,
 ) -> (Emulator, WebPubSubServiceClient) {
-    common::start(builder.event_handler(
-        "chat",
-        EventHandlerSettings {
-            url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
-            user_event_pattern: "*".into(),
-            system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
-        },
-    ))
+    common::start(
+        builder.event_handler(
+            "chat",
+            EventHandlerSettings {
+                url_template: format!("http://{handler_addr}/eventhandler/{{event}}"),
+                user_event_pattern: "*".into(),
+                system_events: ["connect", "connected", "disconnected", "joined", "left"]
+                    .map(String::from)
+                    .to_vec(),
+            },
+        ),
+    )
     .await
 }
 
@@ -435,6 +450,78 @@ async fn events_are_signed_with_both_keys_so_a_handler_knowing_either_accepts_th
         "connect verified with the second key"
     );
     wait_for_log(&app, "connected Some(\"zed\")").await;
+    emulator.shutdown().await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_joins_and_leaves_after_connect_are_sent_as_joined_and_left() {
+    let (app, handler_addr, server) = serve_app(AccessKey::DEVELOPMENT).await;
+    let (emulator, client) = emulator_for(handler_addr, Emulator::builder()).await;
+    let token = ClientAccessTokenOptions::default().role(webpubsub::Role::join_leave_group());
+    let url = client
+        .get_client_access_token(Some(token))
+        .await
+        .unwrap()
+        .url;
+    let mut request = format!("{url}&name=gil").into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "json.webpubsub.azure.v1".parse().unwrap(),
+    );
+    let (mut gil, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let connected = text(next(&mut gil).await);
+    let id = connected["connectionId"].as_str().unwrap().to_owned();
+    wait_for_log(&app, "connected Some(\"gil\")").await;
+
+    // Its own request, then REST, then leaving both ways.
+    gil.send(Ws::text(
+        json!({"type": "joinGroup", "group": "room", "ackId": 1}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(text(next(&mut gil).await)["success"], true);
+    wait_for_log(&app, "joined Some(\"gil\") room").await;
+    client
+        .add_connection_to_group("rest room", &id, None)
+        .await
+        .unwrap();
+    wait_for_log(&app, "joined Some(\"gil\") rest room").await;
+    // Joining a group it is already in changes nothing, so nothing is sent.
+    client
+        .add_connection_to_group("room", &id, None)
+        .await
+        .unwrap();
+    gil.send(Ws::text(
+        json!({"type": "leaveGroup", "group": "room", "ackId": 2}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(text(next(&mut gil).await)["success"], true);
+    wait_for_log(&app, "left Some(\"gil\") room").await;
+    client
+        .remove_connection_from_group("rest room", &id, None)
+        .await
+        .unwrap();
+    wait_for_log(&app, "left Some(\"gil\") rest room").await;
+
+    // "lobby" (joined by the connect answer) and the groups left on disconnect are not events.
+    gil.close(None).await.unwrap();
+    wait_for_log(&app, "disconnected Some(\"gil\") None").await;
+    let log = app.handler().log.lock().unwrap().clone();
+    let groups: Vec<&String> = log
+        .iter()
+        .filter(|l| l.starts_with("joined") || l.starts_with("left"))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "joined Some(\"gil\") room",
+            "joined Some(\"gil\") rest room",
+            "left Some(\"gil\") room",
+            "left Some(\"gil\") rest room"
+        ]
+    );
     emulator.shutdown().await;
     server.abort();
 }

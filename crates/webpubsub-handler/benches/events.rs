@@ -16,7 +16,6 @@ use webpubsub_handler::{
 
 struct Echo;
 
-#[async_trait::async_trait]
 impl EventHandler for Echo {
     async fn user_event(&self, _ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
         UserEventResponse::Reply(event.data)

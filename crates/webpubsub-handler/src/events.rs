@@ -1,101 +1,49 @@
-//! What the user implements ([`EventHandler`]) and the values it sees and returns.
+//! What the user implements ([`EventHandler`]) and the answers it gives.
 
-use webpubsub_protocol::events::{ConnectEventRequest, ConnectionState};
+use std::future::{ready, Future};
+
+use webpubsub_protocol::events::{
+    ConnectEventRequest, ConnectEventResponse, DisconnectedEventRequest, MqttConnectError,
+};
 use webpubsub_protocol::Payload;
 
-/// The attributes of one event, and the connection state the handler may change.
-#[derive(Debug, Clone)]
-pub struct EventContext {
-    /// The hub.
-    pub hub: String,
-    /// The connection.
-    pub connection_id: String,
-    /// The user, when the connection has one.
-    pub user_id: Option<String>,
-    /// `connect`, `connected`, `disconnected` or the user event's name.
-    pub event_name: String,
-    /// The connection's subprotocol, when it has one.
-    pub subprotocol: Option<String>,
-    /// The service host that sent the event (`WebHook-Request-Origin`).
-    pub origin: Option<String>,
-    state: ConnectionState,
-    state_changed: bool,
-}
+use crate::context::EventContext;
 
-impl EventContext {
-    pub(crate) fn new(
-        headers: &webpubsub_protocol::events::CloudEventHeaders,
-        origin: Option<String>,
-        state: ConnectionState,
-    ) -> Self {
-        Self {
-            hub: headers.hub.clone(),
-            connection_id: headers.connection_id.clone(),
-            user_id: headers.user_id.clone(),
-            event_name: headers.event_name.clone(),
-            subprotocol: headers.subprotocol.clone(),
-            origin,
-            state,
-            state_changed: false,
-        }
-    }
-
-    /// A value of the connection's state (kept by the service in `ce-connectionState`).
-    pub fn state(&self, key: &str) -> Option<&serde_json::Value> {
-        self.state.get(key)
-    }
-
-    /// Sets a state value; the service keeps it for the connection's later events. Only the
-    /// answers to `connect` and user events can change the state.
-    pub fn set_state(&mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) {
-        self.state.set(key, value);
-        self.state_changed = true;
-    }
-
-    /// Removes a state value.
-    pub fn remove_state(&mut self, key: &str) {
-        if self.state.remove(key).is_some() {
-            self.state_changed = true;
-        }
-    }
-
-    pub(crate) fn changed_state(&self) -> Option<&ConnectionState> {
-        self.state_changed.then_some(&self.state)
-    }
-}
-
-/// The answer to `connect`.
+/// The answer to `connect`: one model for WebSocket and MQTT clients.
+///
+/// ```
+/// use webpubsub_handler::{ConnectEventResponse, ConnectResponse};
+///
+/// let plain = ConnectResponse::accept(); // 204
+/// let with_overrides: ConnectResponse = ConnectEventResponse::default()
+///     .with_user_id("alice")
+///     .with_groups(["lobby"])
+///     .into(); // 200 {"userId":"alice","groups":["lobby"]}
+/// let refused = ConnectResponse::reject(401, "a name is required");
+/// # let _ = (plain, with_overrides, refused);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnectResponse {
-    /// Let the client in, with optional overrides (`None`: keep what the token says).
-    Accept {
-        /// Use this user id.
-        user_id: Option<String>,
-        /// Join these groups.
-        groups: Option<Vec<String>>,
-        /// Grant these roles.
-        roles: Option<Vec<String>>,
-        /// Answer the upgrade with this subprotocol (one the client offered).
-        subprotocol: Option<String>,
-    },
-    /// Refuse the client: the service answers its upgrade with `status` (400, 401, 403, ...).
+    /// Let the client in, with the overrides set in the answer (none: answered `204`).
+    Accept(ConnectEventResponse),
+    /// Refuse the client: the service answers its upgrade with `status` (400, 401, 403, 500). An
+    /// MQTT client gets the CONNACK code its protocol version has for `status`
+    /// ([`webpubsub_protocol::events::mqtt_connect_code`]), with `reason`.
     Reject {
         /// A 4xx status (a 5xx is sent as given, and the service treats it as an error).
         status: u16,
-        /// Why (a short text body).
+        /// Why (a short text body; the MQTT reason string).
         reason: String,
     },
+    /// Refuse an MQTT client with this exact CONNACK code (and user properties); the HTTP status
+    /// follows from the code ([`MqttConnectError::status`]).
+    RejectMqtt(MqttConnectError),
 }
 
 impl ConnectResponse {
-    /// Accept with no overrides (answered 204).
+    /// Accept with no overrides (answered `204`).
     pub fn accept() -> Self {
-        ConnectResponse::Accept {
-            user_id: None,
-            groups: None,
-            roles: None,
-            subprotocol: None,
-        }
+        ConnectResponse::Accept(ConnectEventResponse::default())
     }
 
     /// Refuse with `status` and `reason`.
@@ -104,6 +52,12 @@ impl ConnectResponse {
             status,
             reason: reason.into(),
         }
+    }
+}
+
+impl From<ConnectEventResponse> for ConnectResponse {
+    fn from(response: ConnectEventResponse) -> Self {
+        ConnectResponse::Accept(response)
     }
 }
 
@@ -133,25 +87,30 @@ pub struct UserEvent {
 }
 
 /// Your application's answers to Web PubSub events. Every method has a default: accept
-/// connects, ignore the rest.
+/// connects, ignore the rest. Write the methods as plain `async fn`s (no macro needed); the
+/// futures they return must be `Send`, as a server runs them on any thread.
 ///
 /// ```
-/// use webpubsub_handler::{ConnectResponse, EventContext, EventHandler, UserEvent, UserEventResponse};
-/// use webpubsub_protocol::events::ConnectEventRequest;
-/// use webpubsub_protocol::{ContentType, Payload};
+/// use webpubsub_handler::{
+///     ConnectEventRequest, ConnectEventResponse, ConnectResponse, ContentType, EventContext,
+///     EventHandler, Payload, UserEvent, UserEventResponse,
+/// };
 ///
 /// struct Chat;
 ///
-/// #[async_trait::async_trait]
 /// impl EventHandler for Chat {
 ///     async fn connect(&self, ctx: &mut EventContext, request: ConnectEventRequest) -> ConnectResponse {
 ///         match request.query.get("name").and_then(|v| v.first()) {
 ///             Some(name) => {
 ///                 ctx.set_state("name", name.clone());
-///                 ConnectResponse::Accept { user_id: Some(name.clone()), groups: Some(vec!["lobby".into()]), roles: None, subprotocol: None }
+///                 ConnectEventResponse::default().with_user_id(name).with_groups(["lobby"]).into()
 ///             }
 ///             None => ConnectResponse::reject(401, "a name is required"),
 ///         }
+///     }
+///
+///     async fn group_joined(&self, ctx: &EventContext, group: &str) {
+///         println!("{} joined {group}", ctx.connection_id);
 ///     }
 ///
 ///     async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
@@ -163,31 +122,55 @@ pub struct UserEvent {
 ///     }
 /// }
 /// ```
-#[async_trait::async_trait]
 pub trait EventHandler: Send + Sync {
-    /// A client wants to connect (blocking: the upgrade waits for this answer).
-    async fn connect(
+    /// A client wants to connect (blocking: the upgrade waits for this answer). MQTT clients'
+    /// CONNECT fields are in `request.mqtt`.
+    fn connect(
         &self,
         ctx: &mut EventContext,
         request: ConnectEventRequest,
-    ) -> ConnectResponse {
+    ) -> impl Future<Output = ConnectResponse> + Send {
         let _ = (ctx, request);
-        ConnectResponse::accept()
+        ready(ConnectResponse::accept())
     }
 
     /// A client connected.
-    async fn connected(&self, ctx: &EventContext) {
+    fn connected(&self, ctx: &EventContext) -> impl Future<Output = ()> + Send {
         let _ = ctx;
+        ready(())
     }
 
-    /// A client disconnected, with the reason when there is one.
-    async fn disconnected(&self, ctx: &EventContext, reason: Option<String>) {
-        let _ = (ctx, reason);
+    /// A client disconnected: the reason when there is one, and for MQTT clients the
+    /// DISCONNECT packet and who ended the session.
+    fn disconnected(
+        &self,
+        ctx: &EventContext,
+        event: DisconnectedEventRequest,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, event);
+        ready(())
+    }
+
+    /// The connection joined `group` (`azure.webpubsub.gp.joined`; sent when the hub's event
+    /// handler settings subscribe to the `joined` system event).
+    fn group_joined(&self, ctx: &EventContext, group: &str) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, group);
+        ready(())
+    }
+
+    /// The connection left `group` (`azure.webpubsub.gp.left`).
+    fn group_left(&self, ctx: &EventContext, group: &str) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, group);
+        ready(())
     }
 
     /// A user event (blocking: the client's ack waits for this answer).
-    async fn user_event(&self, ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
+    fn user_event(
+        &self,
+        ctx: &mut EventContext,
+        event: UserEvent,
+    ) -> impl Future<Output = UserEventResponse> + Send {
         let _ = (ctx, event);
-        UserEventResponse::Empty
+        ready(UserEventResponse::Empty)
     }
 }

@@ -6,12 +6,14 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use webpubsub_auth::{verify_event_signature, AccessKey, ConnectionString};
 use webpubsub_protocol::events::{
-    combined_header, CloudEventHeaders, ConnectEventRequest, ConnectEventResponse, ConnectionState,
-    DisconnectedEventRequest, EventType,
+    combined_header, mqtt_connect_code, CloudEventHeaders, ConnectEventRequest, ConnectionState,
+    DisconnectedEventRequest, EventType, GroupEventRequest, MqttConnectError,
+    MqttConnectErrorResponse,
 };
 use webpubsub_protocol::{ContentType, Payload};
 
-use crate::events::{ConnectResponse, EventContext, EventHandler, UserEvent, UserEventResponse};
+use crate::context::EventContext;
+use crate::events::{ConnectResponse, EventHandler, UserEvent, UserEventResponse};
 
 /// The largest event body accepted by default: 1 MiB plus room for the connect envelope.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024 + 64 * 1024;
@@ -239,29 +241,26 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
                     Ok(request) => request,
                     Err(e) => return refuse(400, &format!("the connect body is not valid: {e}")),
                 };
+                let mqtt_version = ctx
+                    .is_mqtt()
+                    .then(|| request.mqtt.as_ref().map_or(0, |m| m.protocol_version));
                 match self.handler.connect(&mut ctx, request).await {
-                    ConnectResponse::Accept {
-                        user_id: None,
-                        groups: None,
-                        roles: None,
-                        subprotocol: None,
-                    } => reply(204, Bytes::new()),
-                    ConnectResponse::Accept {
-                        user_id,
-                        groups,
-                        roles,
-                        subprotocol,
-                    } => {
-                        let body = ConnectEventResponse {
-                            user_id,
-                            groups,
-                            roles,
-                            subprotocol,
-                            mqtt: None,
-                        };
-                        json_reply(serde_json::to_vec(&body).expect("a connect answer serialises"))
+                    ConnectResponse::Accept(answer) if answer.is_empty() => {
+                        reply(204, Bytes::new())
                     }
-                    ConnectResponse::Reject { status, reason } => refuse(status, &reason),
+                    ConnectResponse::Accept(answer) => json_reply(200, &answer),
+                    ConnectResponse::Reject { status, reason } => match mqtt_version {
+                        None => refuse(status, &reason),
+                        Some(version) => mqtt_refusal(
+                            status,
+                            MqttConnectError {
+                                code: mqtt_connect_code(status, version),
+                                reason: Some(reason),
+                                user_properties: Vec::new(),
+                            },
+                        ),
+                    },
+                    ConnectResponse::RejectMqtt(error) => mqtt_refusal(error.status(), error),
                 }
             }
             EventType::Connected => {
@@ -269,10 +268,25 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
                 reply(200, Bytes::new())
             }
             EventType::Disconnected => {
-                let reason = serde_json::from_slice::<DisconnectedEventRequest>(&body)
-                    .ok()
-                    .and_then(|d| d.reason);
-                self.handler.disconnected(&ctx, reason).await;
+                // Lenient: a disconnected event is a notification, and a body that does not
+                // parse still tells which connection ended.
+                let event =
+                    serde_json::from_slice::<DisconnectedEventRequest>(&body).unwrap_or_default();
+                self.handler.disconnected(&ctx, event).await;
+                reply(200, Bytes::new())
+            }
+            EventType::GroupJoined | EventType::GroupLeft => {
+                let group = match serde_json::from_slice::<GroupEventRequest>(&body) {
+                    Ok(event) => event.group,
+                    Err(e) => {
+                        return refuse(400, &format!("the group event body is not valid: {e}"))
+                    }
+                };
+                if ce.event_type == EventType::GroupJoined {
+                    self.handler.group_joined(&ctx, &group).await;
+                } else {
+                    self.handler.group_left(&ctx, &group).await;
+                }
                 reply(200, Bytes::new())
             }
             EventType::User(name) => {
@@ -310,13 +324,20 @@ impl<H: EventHandler> WebPubSubEventHandler<H> {
     }
 }
 
-fn json_reply(body: Vec<u8>) -> Response<Bytes> {
-    let mut response = reply(200, body);
+fn json_reply(status: u16, body: &impl serde::Serialize) -> Response<Bytes> {
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = reply(status, body);
     response.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
+}
+
+/// An MQTT client's refused connect: `{"mqtt":{"code":..,"reason":..}}` with `status`.
+fn mqtt_refusal(status: u16, error: MqttConnectError) -> Response<Bytes> {
+    tracing::warn!(status, code = error.code, "refused an MQTT connect");
+    json_reply(status, &MqttConnectErrorResponse { mqtt: error })
 }
 
 fn payload_reply(payload: Payload) -> Response<Bytes> {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::body;
 use crate::events::EventHandler;
 use crate::handler::WebPubSubEventHandler;
 
@@ -37,12 +38,6 @@ impl Default for ServeOptions {
 /// Accept errors wait this long first, doubling up to a second.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
-
-fn answer(status: http::StatusCode, text: &'static str) -> http::Response<Bytes> {
-    let mut response = http::Response::new(Bytes::from_static(text.as_bytes()));
-    *response.status_mut() = status;
-    response
-}
 
 /// Serves `handler` on every connection `listener` accepts, over HTTP/1.1, with the default
 /// [`ServeOptions`], until the task is dropped. Bodies over the handler's cap are refused with
@@ -146,30 +141,10 @@ async fn respond<H: EventHandler>(
     request: hyper::Request<hyper::body::Incoming>,
     timeout: Duration,
 ) -> http::Response<Bytes> {
-    let (parts, body) = request.into_parts();
-    let cap = handler.max_body_bytes();
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
-        return answer(
-            http::StatusCode::PAYLOAD_TOO_LARGE,
-            "the event body is too large",
-        );
-    }
-    match tokio::time::timeout(timeout, Limited::new(body, cap).collect()).await {
-        Ok(Ok(body)) => {
-            handler
-                .handle(http::Request::from_parts(parts, body.to_bytes()))
-                .await
-        }
-        Ok(Err(_)) => answer(
-            http::StatusCode::PAYLOAD_TOO_LARGE,
-            "the event body is too large",
-        ),
-        Err(_) => answer(
+    match tokio::time::timeout(timeout, body::read(handler.max_body_bytes(), request)).await {
+        Ok(Ok(request)) => handler.handle(request).await,
+        Ok(Err(refused)) => refused,
+        Err(_) => body::answer(
             http::StatusCode::REQUEST_TIMEOUT,
             "the event body did not arrive in time",
         ),

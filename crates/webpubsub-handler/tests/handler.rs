@@ -9,18 +9,17 @@ use http::Request;
 use serde_json::json;
 use webpubsub_auth::{event_signature, AccessKey};
 use webpubsub_handler::*;
-use webpubsub_protocol::events::{ConnectEventRequest, ConnectionState};
-use webpubsub_protocol::Payload;
 
-const PRIMARY: &str = "primary-key";
-const SECONDARY: &str = "secondary-key";
+mod common;
+use common::{event, keys, with_body, SECONDARY};
+use webpubsub_protocol::events::ConnectionState;
+use webpubsub_protocol::Payload;
 
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<String>>,
 }
 
-#[async_trait::async_trait]
 impl EventHandler for Recorder {
     async fn connect(
         &self,
@@ -42,12 +41,11 @@ impl EventHandler for Recorder {
             Some("plain") => ConnectResponse::accept(),
             _ => {
                 ctx.set_state("counter", 1);
-                ConnectResponse::Accept {
-                    user_id: Some("override".into()),
-                    groups: Some(vec!["lobby".into()]),
-                    roles: None,
-                    subprotocol: Some("json.webpubsub.azure.v1".into()),
-                }
+                ConnectEventResponse::default()
+                    .with_user_id("override")
+                    .with_groups(["lobby"])
+                    .with_subprotocol("json.webpubsub.azure.v1")
+                    .into()
             }
         }
     }
@@ -59,7 +57,8 @@ impl EventHandler for Recorder {
             .push(format!("connected {}", ctx.connection_id));
     }
 
-    async fn disconnected(&self, ctx: &EventContext, reason: Option<String>) {
+    async fn disconnected(&self, ctx: &EventContext, event: DisconnectedEventRequest) {
+        let reason = event.reason;
         self.seen
             .lock()
             .unwrap()
@@ -85,38 +84,6 @@ impl EventHandler for Recorder {
 
 fn handler(options: HandlerOptions) -> WebPubSubEventHandler<Recorder> {
     WebPubSubEventHandler::new("Chat", options, Recorder::default())
-}
-
-fn keys() -> Vec<AccessKey> {
-    vec![AccessKey::new(PRIMARY), AccessKey::new(SECONDARY)]
-}
-
-/// A request with the header set the service sends.
-fn event(
-    ce_type: &str,
-    event_name: &str,
-    content_type: &str,
-    _body: impl Into<Bytes>,
-) -> http::request::Builder {
-    let connection = "conn1";
-    Request::post("/eventhandler")
-        .header("Content-Type", content_type)
-        .header("WebHook-Request-Origin", "xxx.webpubsub.azure.com")
-        .header("ce-specversion", "1.0")
-        .header("ce-type", ce_type)
-        .header("ce-source", format!("/hubs/chat/client/{connection}"))
-        .header("ce-id", "1")
-        .header("ce-time", "2021-01-01T00:00:00Z")
-        .header("ce-signature", event_signature(connection, &keys()))
-        .header("ce-userId", "user1")
-        .header("ce-connectionId", connection)
-        .header("ce-hub", "chat")
-        .header("ce-eventName", event_name)
-        .header("ce-awpsversion", "1.0")
-}
-
-fn with_body(builder: http::request::Builder, body: impl Into<Bytes>) -> Request<Bytes> {
-    builder.body(body.into()).unwrap()
 }
 
 const CONNECT_BODY: &str = r#"{"claims":{"sub":["user1"]},"query":{"access_token":["x"]},"headers":{"User-Agent":["ua"]},"subprotocols":["json.webpubsub.azure.v1"],"clientCertificates":[]}"#;
@@ -251,13 +218,12 @@ async fn user_events_by_content_type_with_replies_and_state() {
 async fn system_events_are_delivered() {
     let recorder = Arc::new(Recorder::default());
     struct Shared(Arc<Recorder>);
-    #[async_trait::async_trait]
     impl EventHandler for Shared {
         async fn connected(&self, ctx: &EventContext) {
             self.0.connected(ctx).await
         }
-        async fn disconnected(&self, ctx: &EventContext, reason: Option<String>) {
-            self.0.disconnected(ctx, reason).await
+        async fn disconnected(&self, ctx: &EventContext, event: DisconnectedEventRequest) {
+            self.0.disconnected(ctx, event).await
         }
     }
     let h = WebPubSubEventHandler::new(

@@ -17,7 +17,6 @@ const KEY: &str = "serve-test-key";
 /// Echoes user events, slowly.
 struct Slow;
 
-#[async_trait::async_trait]
 impl EventHandler for Slow {
     async fn user_event(&self, _ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -78,6 +78,8 @@ fn event_types_and_required_headers() {
             EventType::Disconnected,
             false,
         ),
+        ("azure.webpubsub.gp.joined", EventType::GroupJoined, false),
+        ("azure.webpubsub.gp.left", EventType::GroupLeft, false),
         (
             "azure.webpubsub.user.chat.message",
             EventType::User("chat.message".into()),
@@ -206,4 +208,61 @@ fn connection_state_matches_the_js_handler_encoding() {
     let mut state = state;
     assert_eq!(state.remove("counter"), Some(json!(2)));
     assert_eq!(state.values().len(), 1);
+}
+
+#[test]
+fn mqtt_clients_are_told_apart_by_subprotocol_and_physical_connection() {
+    let plain =
+        CloudEventHeaders::new(EventType::Connected, "chat", "c", "1").with_subprotocol("mqtt");
+    assert!(
+        !plain.is_mqtt(),
+        "an mqtt subprotocol alone is not an MQTT client"
+    );
+    let mqtt = plain.with_mqtt("phys-1", Some("session-1".into()));
+    assert!(mqtt.is_mqtt());
+    let rendered = mqtt.to_headers().unwrap();
+    assert_eq!(rendered["ce-physicalconnectionid"], "phys-1");
+    assert_eq!(rendered["ce-sessionid"], "session-1");
+    let parsed = CloudEventHeaders::from_headers(&rendered).unwrap();
+    assert_eq!(parsed, mqtt);
+    let websocket = CloudEventHeaders::new(EventType::Connected, "chat", "c", "1")
+        .with_subprotocol("json.webpubsub.azure.v1")
+        .with_mqtt("phys-1", None);
+    assert!(!websocket.is_mqtt());
+}
+
+#[test]
+fn mqtt_codes_map_both_ways_as_the_service_reads_them() {
+    use webpubsub_protocol::events::{mqtt_connect_code, status_for_mqtt_connect_code};
+    for (status, v4, v5) in [(400, 4, 134), (401, 5, 135), (500, 3, 128), (403, 3, 128)] {
+        assert_eq!(mqtt_connect_code(status, 4), v4, "v3.1.1 code for {status}");
+        assert_eq!(mqtt_connect_code(status, 5), v5, "v5 code for {status}");
+    }
+    assert_eq!(mqtt_connect_code(401, 3), 1, "an unknown version");
+    for (code, status) in [
+        (1, 400),
+        (2, 400),
+        (3, 503),
+        (4, 401),
+        (5, 401),
+        (134, 401),
+        (135, 401),
+        (133, 400),
+        (149, 400),
+        (151, 429),
+        (159, 429),
+        (138, 403),
+        (136, 500),
+        (128, 500),
+        (200, 500),
+    ] {
+        assert_eq!(
+            status_for_mqtt_connect_code(code),
+            status,
+            "status for code {code}"
+        );
+    }
+    // The round trip the handler relies on: a refusal's status survives the mapping.
+    assert_eq!(status_for_mqtt_connect_code(mqtt_connect_code(401, 5)), 401);
+    assert_eq!(status_for_mqtt_connect_code(mqtt_connect_code(400, 4)), 401);
 }

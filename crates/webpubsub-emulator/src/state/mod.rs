@@ -28,9 +28,10 @@ pub(crate) const OUTBOUND_FRAMES: usize = 4096;
 /// Bytes queued for one connection before it counts as slow.
 pub(crate) const OUTBOUND_BYTES: usize = 16 * 1024 * 1024;
 
-/// A connection that ended, for the upstream `disconnected` event.
+/// A connection an upstream notification is about: one that ended (`disconnected`, with the
+/// reason) or whose groups changed (`joined`, `left`).
 #[derive(Debug, Clone)]
-pub(crate) struct Ended {
+pub(crate) struct Notice {
     pub(crate) hub: String,
     pub(crate) connection_id: String,
     pub(crate) user_id: Option<String>,
@@ -40,30 +41,56 @@ pub(crate) struct Ended {
 }
 
 /// Called (under no lock) for every connection that ends.
-pub(crate) type EndHook = Arc<dyn Fn(Ended) + Send + Sync>;
+pub(crate) type EndHook = Arc<dyn Fn(Notice) + Send + Sync>;
+
+/// Called (under no lock) when a connection joins (`true`) or leaves (`false`) a group after it
+/// connected, however that happened (its own frame, REST, a filter).
+pub(crate) type GroupHook = Arc<dyn Fn(Notice, String, bool) + Send + Sync>;
+
+/// What the state reports upstream.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub(crate) on_end: Option<EndHook>,
+    pub(crate) on_group: Option<GroupHook>,
+}
 
 /// One hub's connections, groups and users.
 #[derive(Default)]
 pub(crate) struct Hub {
+    /// The hub's name as its first connection spelled it.
+    name: String,
     pub(crate) connections: BTreeMap<String, Connection>,
     groups: HashMap<String, BTreeSet<String>>,
     users: HashMap<String, BTreeSet<String>>,
+    /// Membership changes not yet reported (`None`: nobody listens).
+    changes: Option<Vec<(String, String, bool)>>,
 }
 
 impl Hub {
+    /// Adds a connection to a group (reported when someone listens).
     pub(crate) fn join(&mut self, id: &str, group: &str) -> bool {
         let Some(connection) = self.connections.get_mut(id) else {
             return false;
         };
-        connection.groups.insert(group.to_owned());
-        self.groups
-            .entry(group.to_owned())
-            .or_default()
-            .insert(id.to_owned());
+        if connection.groups.insert(group.to_owned()) {
+            self.groups
+                .entry(group.to_owned())
+                .or_default()
+                .insert(id.to_owned());
+            if let Some(changes) = &mut self.changes {
+                changes.push((id.to_owned(), group.to_owned(), true));
+            }
+        }
         true
     }
 
+    /// Removes a connection from a group, or from all with `None` (reported when someone
+    /// listens).
     pub(crate) fn leave(&mut self, id: &str, group: Option<&str>) {
+        self.leave_quietly(id, group, true);
+    }
+
+    fn leave_quietly(&mut self, id: &str, group: Option<&str>, report: bool) {
         let Some(connection) = self.connections.get_mut(id) else {
             return;
         };
@@ -72,18 +99,50 @@ impl Hub {
             None => connection.groups.iter().cloned().collect(),
         };
         for group in groups {
-            connection.groups.remove(&group);
+            if !connection.groups.remove(&group) {
+                continue;
+            }
             if let Some(members) = self.groups.get_mut(&group) {
                 members.remove(id);
                 if members.is_empty() {
                     self.groups.remove(&group);
                 }
             }
+            if let (true, Some(changes)) = (report, &mut self.changes) {
+                changes.push((id.to_owned(), group, false));
+            }
         }
     }
 
+    fn notice(&self, connection: &Connection, reason: Option<String>) -> Notice {
+        Notice {
+            hub: self.name.clone(),
+            connection_id: connection.id.clone(),
+            user_id: connection.user_id.clone(),
+            subprotocol: connection.subprotocol.clone(),
+            connection_state: connection.connection_state.clone(),
+            reason,
+        }
+    }
+
+    /// The unreported membership changes, as notices (of connections still here).
+    fn take_changes(&mut self) -> Vec<(Notice, String, bool)> {
+        let Some(changes) = self.changes.as_mut().filter(|c| !c.is_empty()) else {
+            return Vec::new();
+        };
+        let changes = std::mem::take(changes);
+        changes
+            .into_iter()
+            .filter_map(|(id, group, joined)| {
+                let connection = self.connections.get(&id)?;
+                Some((self.notice(connection, None), group, joined))
+            })
+            .collect()
+    }
+
     fn remove(&mut self, id: &str) -> Option<Connection> {
-        self.leave(id, None);
+        // A connection that ends leaves its groups silently: `disconnected` says it all.
+        self.leave_quietly(id, None, false);
         let connection = self.connections.remove(id)?;
         if let Some(user) = &connection.user_id {
             if let Some(ids) = self.users.get_mut(user) {
@@ -102,7 +161,43 @@ pub(crate) struct State {
     hubs: Mutex<HashMap<String, Hub>>,
     next_id: AtomicU64,
     limits: QueueLimits,
-    on_end: Option<EndHook>,
+    hooks: Hooks,
+}
+
+/// The registry, locked; unlocking reports the membership changes made meanwhile.
+pub(crate) struct Locked<'a> {
+    hubs: Option<MutexGuard<'a, HashMap<String, Hub>>>,
+    hook: Option<&'a GroupHook>,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = HashMap<String, Hub>;
+    fn deref(&self) -> &Self::Target {
+        self.hubs
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.hubs
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let (Some(mut hubs), Some(hook)) = (self.hubs.take(), self.hook) else {
+            return;
+        };
+        let changes: Vec<_> = hubs.values_mut().flat_map(Hub::take_changes).collect();
+        drop(hubs);
+        for (notice, group, joined) in changes {
+            hook(notice, group, joined);
+        }
+    }
 }
 
 /// A new connection's settings.
@@ -142,19 +237,24 @@ fn key(hub: &str) -> String {
 }
 
 impl State {
-    pub(crate) fn new(limits: QueueLimits, on_end: Option<EndHook>) -> Self {
+    pub(crate) fn new(limits: QueueLimits, hooks: Hooks) -> Self {
         Self {
             hubs: Mutex::default(),
             next_id: AtomicU64::new(0),
             limits,
-            on_end,
+            hooks,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Hub>> {
-        self.hubs
+    fn lock(&self) -> Locked<'_> {
+        let hubs = self
+            .hubs
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Locked {
+            hubs: Some(hubs),
+            hook: self.hooks.on_group.as_ref(),
+        }
     }
 
     /// A fresh connection id.
@@ -187,8 +287,13 @@ impl State {
     pub(crate) fn connect(&self, hub: &str, id: &str, new: NewConnection) -> TransportReceiver {
         let generation = self.generation();
         let (transport, receiver) = connection::transport(self.limits, generation);
+        let listening = self.hooks.on_group.is_some();
         let mut hubs = self.lock();
-        let hub = hubs.entry(key(hub)).or_default();
+        let hub = hubs.entry(key(hub)).or_insert_with(|| Hub {
+            name: hub.to_owned(),
+            changes: listening.then(Vec::new),
+            ..Hub::default()
+        });
         if let Some(user) = &new.user_id {
             hub.users
                 .entry(user.clone())
@@ -215,9 +320,12 @@ impl State {
                 send_to_group: new.send_to_group,
             },
         );
+        // The groups a connection starts in are part of its connect, not `joined` events.
+        let changes = hub.changes.take();
         for group in &new.groups {
             hub.join(id, group);
         }
+        hub.changes = changes;
         receiver
     }
 
@@ -228,8 +336,8 @@ impl State {
             if let Some(transport) = &connection.transport {
                 transport.kill.stop(Stop::TakenOver);
             }
-            if let Some(hook) = &self.on_end {
-                hook(Ended {
+            if let Some(hook) = &self.hooks.on_end {
+                hook(Notice {
                     hub: hub.to_owned(),
                     connection_id: connection.id,
                     user_id: connection.user_id,

@@ -1,14 +1,14 @@
-//! Upstream events of a connection: `connected` and `disconnected` (not waited for), and the
-//! blocking user events behind `event`, `invoke` and raw clients' messages.
+//! Upstream events of a connection: `connected`, `disconnected` and group `joined`/`left` (not
+//! waited for), and the blocking user events behind `event`, `invoke` and raw clients' messages.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use webpubsub_protocol::events::EventType;
+use webpubsub_protocol::events::{EventType, GroupEventRequest};
 use webpubsub_protocol::{ContentType, Payload};
 
-use crate::state::{Ended, State};
+use crate::state::{Notice, State};
 use crate::upstream::{Event, Upstream, UpstreamError};
 
 /// Who an event is about.
@@ -29,7 +29,7 @@ pub(crate) fn connected(upstream: Option<&Arc<Upstream>>, state: &State, who: &S
     notify(
         upstream.clone(),
         EventType::Connected,
-        Ended {
+        Notice {
             hub: who.hub.to_owned(),
             connection_id: who.connection_id.to_owned(),
             user_id: who.user_id.map(str::to_owned),
@@ -43,7 +43,7 @@ pub(crate) fn connected(upstream: Option<&Arc<Upstream>>, state: &State, who: &S
 
 /// Sends `disconnected` upstream (with the reason) without waiting for the answer: the state's
 /// end hook, so every connection whose connect succeeded gets one, however it ends.
-pub(crate) fn disconnected(upstream: &Arc<Upstream>, ended: Ended) {
+pub(crate) fn disconnected(upstream: &Arc<Upstream>, ended: Notice) {
     let body = match &ended.reason {
         Some(reason) => serde_json::json!({ "reason": reason }).to_string(),
         None => "{}".to_owned(),
@@ -56,7 +56,20 @@ pub(crate) fn disconnected(upstream: &Arc<Upstream>, ended: Ended) {
     );
 }
 
-fn notify(upstream: Arc<Upstream>, event_type: EventType, who: Ended, body: Bytes) {
+/// Sends `joined` or `left` upstream (when a handler subscribes to it) without waiting: the
+/// state's group hook.
+pub(crate) fn group_changed(upstream: &Arc<Upstream>, who: Notice, group: String, joined: bool) {
+    let event_type = if joined {
+        EventType::GroupJoined
+    } else {
+        EventType::GroupLeft
+    };
+    let body = serde_json::to_vec(&GroupEventRequest { group }).unwrap_or_default();
+    let body = Bytes::from(body);
+    notify(upstream.clone(), event_type, who, body);
+}
+
+fn notify(upstream: Arc<Upstream>, event_type: EventType, who: Notice, body: Bytes) {
     let Some(handler) = upstream.handler(&who.hub, &event_type).cloned() else {
         return;
     };

@@ -1,16 +1,27 @@
-//! The CloudEvents (HTTP binary mode) upstream protocol: the `ce-*` headers and the bodies of
-//! `connect`, `connected`, `disconnected` and user events, both ways. A user event's body is a
-//! [`crate::Payload`] ([`crate::Payload::from_content_type`] reads one).
+//! The CloudEvents (HTTP binary mode) upstream protocol: the `ce-*` headers (here), the JSON
+//! bodies of system events and their answers (`bodies`), and the MQTT parts of them (`mqtt`). A
+//! user event's body is a [`crate::Payload`] ([`crate::Payload::from_content_type`] reads one).
 
-use std::collections::BTreeMap;
+mod bodies;
+mod mqtt;
+
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
+
+pub use self::bodies::{
+    ClientCertificate, ConnectEventRequest, ConnectEventResponse, DisconnectedEventRequest,
+    GroupEventRequest,
+};
+pub use self::mqtt::{
+    mqtt_connect_code, status_for_mqtt_connect_code, MqttConnectError, MqttConnectErrorResponse,
+    MqttConnectProperties, MqttConnectResponseProperties, MqttDisconnectPacket,
+    MqttDisconnectedProperties, MqttUserProperty,
+};
 
 /// The kind of event, from `ce-type`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -21,6 +32,10 @@ pub enum EventType {
     Connected,
     /// `azure.webpubsub.sys.disconnected`.
     Disconnected,
+    /// `azure.webpubsub.gp.joined`: the connection joined a group (body [`GroupEventRequest`]).
+    GroupJoined,
+    /// `azure.webpubsub.gp.left`: the connection left a group (body [`GroupEventRequest`]).
+    GroupLeft,
     /// `azure.webpubsub.user.<name>`.
     User(String),
 }
@@ -32,16 +47,20 @@ impl EventType {
             EventType::Connect => "azure.webpubsub.sys.connect".into(),
             EventType::Connected => "azure.webpubsub.sys.connected".into(),
             EventType::Disconnected => "azure.webpubsub.sys.disconnected".into(),
+            EventType::GroupJoined => "azure.webpubsub.gp.joined".into(),
+            EventType::GroupLeft => "azure.webpubsub.gp.left".into(),
             EventType::User(name) => format!("azure.webpubsub.user.{name}"),
         }
     }
 
-    /// The `ce-eventName` value.
+    /// The `ce-eventName` value (also the name an event handler's `systemEvents` lists).
     pub fn event_name(&self) -> &str {
         match self {
             EventType::Connect => "connect",
             EventType::Connected => "connected",
             EventType::Disconnected => "disconnected",
+            EventType::GroupJoined => "joined",
+            EventType::GroupLeft => "left",
             EventType::User(name) => name,
         }
     }
@@ -52,6 +71,8 @@ impl EventType {
             "azure.webpubsub.sys.connect" => Some(EventType::Connect),
             "azure.webpubsub.sys.connected" => Some(EventType::Connected),
             "azure.webpubsub.sys.disconnected" => Some(EventType::Disconnected),
+            "azure.webpubsub.gp.joined" => Some(EventType::GroupJoined),
+            "azure.webpubsub.gp.left" => Some(EventType::GroupLeft),
             _ => value
                 .strip_prefix("azure.webpubsub.user.")
                 .filter(|name| !name.is_empty())
@@ -59,7 +80,8 @@ impl EventType {
         }
     }
 
-    /// Whether the service waits for the answer (connect and user events).
+    /// Whether the service waits for the answer (connect and user events); the others are
+    /// notifications.
     pub fn is_blocking(&self) -> bool {
         matches!(self, EventType::Connect | EventType::User(_))
     }
@@ -127,8 +149,10 @@ pub struct CloudEventHeaders {
     pub signature: Option<String>,
     /// `ce-awpsversion` (`1.0`).
     pub awps_version: String,
-    /// `ce-physicalConnectionId` (MQTT).
+    /// `ce-physicalConnectionId`: the network connection under an MQTT session.
     pub physical_connection_id: Option<String>,
+    /// `ce-sessionId`: the MQTT session.
+    pub session_id: Option<String>,
 }
 
 impl CloudEventHeaders {
@@ -149,7 +173,29 @@ impl CloudEventHeaders {
             signature: None,
             awps_version: "1.0".into(),
             physical_connection_id: None,
+            session_id: None,
         }
+    }
+
+    /// Whether the event is about an MQTT client: `ce-subprotocol` names `mqtt` and
+    /// `ce-physicalConnectionId` is present (as the service and the express handler decide).
+    pub fn is_mqtt(&self) -> bool {
+        self.physical_connection_id.is_some()
+            && self
+                .subprotocol
+                .as_deref()
+                .is_some_and(|s| s.to_ascii_lowercase().contains("mqtt"))
+    }
+
+    /// Sets `ce-physicalConnectionId` and `ce-sessionId` (an MQTT client).
+    pub fn with_mqtt(
+        mut self,
+        physical_connection_id: impl Into<String>,
+        session_id: Option<String>,
+    ) -> Self {
+        self.physical_connection_id = Some(physical_connection_id.into());
+        self.session_id = session_id;
+        self
     }
 
     /// Sets `ce-userId`.
@@ -188,7 +234,7 @@ impl CloudEventHeaders {
     /// [`CloudEventError::InvalidHeaderValue`] when a value cannot be a header value (a line
     /// break, say).
     pub fn to_headers(&self) -> Result<HeaderMap, CloudEventError> {
-        let fields: [(&'static str, Option<&str>); 14] = [
+        let fields: [(&'static str, Option<&str>); 15] = [
             ("ce-specversion", Some(&self.spec_version)),
             ("ce-type", None),
             ("ce-source", Some(&self.source)),
@@ -205,6 +251,7 @@ impl CloudEventHeaders {
                 "ce-physicalconnectionid",
                 self.physical_connection_id.as_deref(),
             ),
+            ("ce-sessionid", self.session_id.as_deref()),
             ("ce-awpsversion", Some(&self.awps_version)),
         ];
         let ce_type = self.event_type.ce_type();
@@ -251,33 +298,9 @@ impl CloudEventHeaders {
             signature: optional("ce-signature"),
             awps_version: required("ce-awpsversion")?,
             physical_connection_id: optional("ce-physicalConnectionId"),
+            session_id: optional("ce-sessionId"),
         })
     }
-}
-
-/// Values that may be one string or an array of strings (the service sends arrays).
-fn string_or_list_map<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
-    let raw = Option::<BTreeMap<String, Value>>::deserialize(deserializer)?.unwrap_or_default();
-    Ok(raw
-        .into_iter()
-        .map(|(key, value)| {
-            let values = match value {
-                Value::Array(items) => items
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                    .collect(),
-                Value::String(s) => vec![s],
-                Value::Null => Vec::new(),
-                other => vec![other.to_string()],
-            };
-            (key, values)
-        })
-        .collect())
 }
 
 /// A header's value as one string: a header sent more than once is its values joined with `,`, as
@@ -301,89 +324,6 @@ pub fn combined_header(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .collect();
     (!values.is_empty()).then(|| values.join(","))
-}
-
-/// A client certificate presented at connect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClientCertificate {
-    /// The thumbprint.
-    #[serde(default)]
-    pub thumbprint: String,
-    /// The PEM content.
-    #[serde(default)]
-    pub content: String,
-}
-
-/// The body of a `connect` event.
-///
-/// ```
-/// use webpubsub_protocol::events::ConnectEventRequest;
-///
-/// let body = r#"{"claims":{"sub":["user1"]},"query":{"id":["aaa"]},"headers":{"User-Agent":["x"]},
-///               "subprotocols":["json.webpubsub.azure.v1"],"clientCertificates":[]}"#;
-/// let connect: ConnectEventRequest = serde_json::from_str(body)?;
-/// assert_eq!(connect.claims["sub"], ["user1"]);
-/// assert_eq!(connect.subprotocols, ["json.webpubsub.azure.v1"]);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectEventRequest {
-    /// The token's claims, each as a list of strings.
-    #[serde(default, deserialize_with = "string_or_list_map")]
-    pub claims: BTreeMap<String, Vec<String>>,
-    /// The connect URL's query (without `access_token`).
-    #[serde(default, alias = "queries", deserialize_with = "string_or_list_map")]
-    pub query: BTreeMap<String, Vec<String>>,
-    /// The upgrade request's headers (without `Authorization`).
-    #[serde(default, deserialize_with = "string_or_list_map")]
-    pub headers: BTreeMap<String, Vec<String>>,
-    /// The subprotocols the client offered.
-    #[serde(default)]
-    pub subprotocols: Vec<String>,
-    /// Client certificates.
-    #[serde(default)]
-    pub client_certificates: Vec<ClientCertificate>,
-    /// MQTT connect properties (MQTT clients only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mqtt: Option<Value>,
-}
-
-/// The body of a `200` answer to `connect`: overrides for the connection.
-///
-/// ```
-/// use webpubsub_protocol::events::ConnectEventResponse;
-///
-/// let response = ConnectEventResponse { user_id: Some("alice".into()), groups: Some(vec!["room".into()]), ..Default::default() };
-/// assert_eq!(serde_json::to_string(&response)?, r#"{"userId":"alice","groups":["room"]}"#);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectEventResponse {
-    /// The user id to use instead of the token's `sub`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// Groups to join.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<String>>,
-    /// Roles to grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roles: Option<Vec<String>>,
-    /// The subprotocol to answer the upgrade with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subprotocol: Option<String>,
-    /// MQTT properties (MQTT clients only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mqtt: Option<Value>,
-}
-
-/// The body of a `disconnected` event.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct DisconnectedEventRequest {
-    /// Why the connection ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 
 /// Connection state carried in `ce-connectionState`: base64 of a JSON object, as the JS express
