@@ -180,7 +180,11 @@ async fn the_axum_mounted_handler_answers_an_oversized_event_413() {
         .body(bytes::Bytes::from(vec![b'x'; 2 * 1024 * 1024]))
         .unwrap();
     let response = http.execute(&request).await.unwrap();
-    assert_eq!(response.status(), 413, "not turned into an empty body's 400");
+    assert_eq!(
+        response.status(),
+        413,
+        "not turned into an empty body's 400"
+    );
     // An unsigned event of the right size is refused for its signature, by the same handler.
     let request = http::Request::post(format!("http://{}/eventhandler", chat.addr))
         .header("content-type", "text/plain")

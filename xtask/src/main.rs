@@ -108,6 +108,24 @@ fn test() -> Result {
             "warnings",
         ]),
     )?;
+    // Each server feature of the handler alone (a feature that only builds beside the others
+    // has happened).
+    for feature in ["hyper", "tower"] {
+        run(
+            &format!("cargo clippy -p webpubsub-handler --features {feature}"),
+            cargo().args([
+                "clippy",
+                "-p",
+                "webpubsub-handler",
+                "--features",
+                feature,
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
+    }
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--all-features", "--locked"]);
     interop.apply(&mut tests);
@@ -188,8 +206,10 @@ fn deny() -> Result {
 }
 
 fn bench(extra: &[String]) -> Result {
-    run(
-        "cargo bench",
-        cargo().args(["bench", "--workspace"]).args(extra),
-    )
+    // The handler's benchmark measures the official express handler beside ours.
+    let interop = interop::prepare()?;
+    let mut benches = cargo();
+    benches.args(["bench", "--workspace"]).args(extra);
+    interop.apply(&mut benches);
+    run("cargo bench", &mut benches)
 }

@@ -30,6 +30,8 @@ const handler = new WebPubSubEventHandler('chat', {
   handleUserEvent: (req, res) => {
     res.success(`js saw ${req.context.eventName} from ${req.context.userId} (${req.context.states.greeted}): ${req.data}`, 'text');
   },
+  onGroupJoined: (req) => console.log(JSON.stringify({ joined: req.group, user: req.context.userId })),
+  onGroupLeft: (req) => console.log(JSON.stringify({ left: req.group, user: req.context.userId })),
 });
 const app = express();
 app.use(handler.getMiddleware());
@@ -73,6 +75,14 @@ async fn connect(url: &str) -> Socket {
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
+/// The next line express printed.
+async fn printed(lines: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), lines.recv())
+        .await
+        .expect("express printed in time")
+        .expect("express is running")
+}
+
 /// Kills the node process when the test ends, however it ends.
 struct Node(std::process::Child);
 
@@ -101,16 +111,18 @@ async fn official_js_packages_work_with_the_emulator() {
             .spawn()
             .expect("node starts"),
     );
+    // Every line express prints (its port first, then what its callbacks saw).
     let stdout = app.0.stdout.take().unwrap();
-    let port = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        serde_json::from_str::<Value>(&line).unwrap()["port"]
-            .as_u64()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if let Ok(value) = serde_json::from_str(&line) {
+                let _ = lines_tx.send(value);
+            }
+        }
+    });
+    let port = printed(&mut lines).await["port"].as_u64().unwrap();
 
     let emulator = Emulator::builder()
         .event_handler(
@@ -118,7 +130,9 @@ async fn official_js_packages_work_with_the_emulator() {
             EventHandlerSettings {
                 url_template: format!("http://127.0.0.1:{port}/eventhandler"),
                 user_event_pattern: "*".into(),
-                system_events: vec!["connect".into(), "connected".into(), "disconnected".into()],
+                system_events: ["connect", "connected", "disconnected", "joined", "left"]
+                    .map(String::from)
+                    .to_vec(),
             },
         )
         .start()
@@ -149,6 +163,19 @@ async fn official_js_packages_work_with_the_emulator() {
         "js saw say from zed (zed): hello"
     );
     assert_eq!(next_json(&mut zed).await["success"], true);
+    // The emulator's group events reach express's onGroupJoined / onGroupLeft.
+    ours.add_user_to_group("extra", "zed", None).await.unwrap();
+    assert_eq!(
+        printed(&mut lines).await,
+        json!({"joined": "extra", "user": "zed"})
+    );
+    ours.remove_user_from_group("extra", "zed", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        printed(&mut lines).await,
+        json!({"left": "extra", "user": "zed"})
+    );
     // express refusing the connect refuses the upgrade.
     match tokio_tungstenite::connect_async(format!("{url}&name=intruder"))
         .await

@@ -15,6 +15,22 @@ use tokio::net::TcpListener;
 /// An HTTP/1.1 server on `127.0.0.1:0` that reads each request's body and answers 202 with an
 /// empty body, as the service answers a send. Runs until the runtime stops.
 pub async fn accepting_server() -> SocketAddr {
+    serving(|_| async {
+        let mut response = http::Response::new(Bytes::new());
+        *response.status_mut() = http::StatusCode::ACCEPTED;
+        response
+    })
+    .await
+}
+
+/// An HTTP/1.1 server on `127.0.0.1:0` answering each request (its body read whole) with
+/// `answer`. Runs until the runtime stops.
+pub async fn serving<F, Fut>(answer: F) -> SocketAddr
+where
+    F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
+{
+    let answer = Arc::new(answer);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -23,18 +39,21 @@ pub async fn accepting_server() -> SocketAddr {
                 return;
             };
             let _ = stream.set_nodelay(true);
+            let answer = answer.clone();
             tokio::spawn(async move {
-                let service = service_fn(
-                    |request: hyper::Request<hyper::body::Incoming>| async move {
-                        let _ = request.into_body().collect().await;
-                        Ok::<_, Infallible>(
-                            hyper::Response::builder()
-                                .status(202)
-                                .body(Full::new(Bytes::new()))
-                                .unwrap(),
-                        )
-                    },
-                );
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let answer = answer.clone();
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let response = answer(http::Request::from_parts(parts, body)).await;
+                        Ok::<_, Infallible>(response.map(Full::new))
+                    }
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
