@@ -165,10 +165,12 @@ impl Driver {
         let (credential, options) = (self.shared.credential.clone(), self.options().clone());
         let mut live = match self.serve_while(connect_new(&credential, &options)).await {
             Err(stop) => {
+                self.set_state(ClientState::Stopped);
                 let _ = started.send(Err(Error::not_connected()));
                 return stop;
             }
             Ok(Err(e)) => {
+                self.set_state(ClientState::Stopped);
                 let _ = started.send(Err(e));
                 return None;
             }
