@@ -180,6 +180,7 @@ fn interop_only() -> Result {
         "chat",
         "spec_examples",
         "upstream",
+        "interop",
     ] {
         tests.args(["--test", target]);
     }
