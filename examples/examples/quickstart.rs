@@ -1,5 +1,6 @@
-//! Quickstart: mint a client URL, connect a WebSocket client with it, then broadcast JSON, text
-//! and binary, and send to a group and a user; the client prints what arrives.
+//! Quickstart: mint a client URL, connect a WebSocket client (`webpubsub-client`) with it, then
+//! broadcast JSON, text and binary, and send to a group and a user; the client prints what
+//! arrives.
 //!
 //! ```text
 //! cargo run -p examples --example quickstart
@@ -13,22 +14,39 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::Message as Frame;
 use webpubsub::{ClientAccessTokenOptions, Payload, Role, WebPubSubServiceClient};
+use webpubsub_client::{ClientEvent, ClientEvents, WebPubSubClient, WebPubSubClientOptions};
 use webpubsub_emulator::Emulator;
 
 const HUB: &str = "quickstart";
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// A message's type and content.
+fn show(data: &Payload) -> String {
+    match data.as_text() {
+        Some(text) => format!("{:?} {text}", data.content_type()),
+        None => format!("{:?} {:02x?}", data.content_type(), data.body()),
+    }
+}
 
-/// The next text frame, within 10 seconds.
-async fn next(socket: &mut Socket) -> Result<String, String> {
-    match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
-        Ok(Some(Ok(Frame::Text(text)))) => Ok(text.to_string()),
-        other => Err(format!("no message: {other:?}")),
+/// The next message, as the client typed it, within 10 seconds.
+async fn next(events: &mut ClientEvents) -> Result<String, String> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.next()).await {
+            Ok(Some(ClientEvent::ServerMessage(m))) => {
+                return Ok(format!("{} from the server", show(&m.data)))
+            }
+            Ok(Some(ClientEvent::GroupMessage(m))) => {
+                return Ok(format!("{} in {}", show(&m.data), m.group))
+            }
+            Ok(Some(ClientEvent::Connected {
+                connection_id,
+                user_id,
+            })) => {
+                println!("connected as {connection_id} ({user_id:?})")
+            }
+            Ok(Some(_)) => {}
+            other => return Err(format!("no message: {other:?}")),
+        }
     }
 }
 
@@ -59,13 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("client URL for alice: {}?access_token=...", token.base_url);
 
-    // 2. Connect a WebSocket client with the JSON subprotocol.
-    let mut request = token.url.as_str().into_client_request()?;
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "json.webpubsub.azure.v1".parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    println!("alice got: {}", next(&mut socket).await?);
+    // 2. Connect a WebSocket client (the reliable JSON subprotocol by default).
+    let (alice, mut events) = WebPubSubClient::new(token.url, WebPubSubClientOptions::default());
+    alice.start().await?;
 
     // 3. Broadcast in the three content types; a string sent as JSON stays a JSON string.
     client
@@ -89,8 +103,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send_to_user("alice", Payload::text("hello, alice"), None)
         .await?;
     for _ in 0..5 {
-        println!("alice got: {}", next(&mut socket).await?);
+        println!("alice got {}", next(&mut events).await?);
     }
+    alice.stop().await;
 
     if let Some(emulator) = emulator {
         emulator.shutdown().await;

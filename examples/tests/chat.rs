@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Ws;
+use webpubsub::Payload;
+use webpubsub_client::{ClientCredential, ClientEvent, WebPubSubClient, WebPubSubClientOptions};
 use webpubsub_transport::{HttpClient, HyperClient, HyperClientOptions};
 
 async fn get(client: &HyperClient, url: &str) -> (u16, String) {
@@ -26,52 +27,48 @@ async fn a_message_goes_through_the_handler_and_out_to_the_room() {
     let (status, page) = get(&http, &format!("http://{}/", chat.addr)).await;
     assert_eq!(status, 200);
     assert!(page.contains("Web PubSub chat"));
-    let (_, negotiated) = get(&http, &format!("http://{}/negotiate?name=bob", chat.addr)).await;
-    let url = serde_json::from_str::<Value>(&negotiated).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "json.webpubsub.azure.v1".parse().unwrap(),
-    );
-    let (mut bob, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    match tokio::time::timeout(Duration::from_secs(10), bob.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap()
-    {
-        Ws::Text(text) => assert_eq!(
-            serde_json::from_str::<Value>(text.as_str()).unwrap()["userId"],
-            "bob"
-        ),
-        other => panic!("{other:?}"),
-    }
-    bob.send(Ws::text(json!({"type": "event", "event": "message", "ackId": 1, "dataType": "text", "data": "hi all"}).to_string()))
-        .await
-        .unwrap();
-    let mut seen = Vec::new();
-    for _ in 0..2 {
-        match tokio::time::timeout(Duration::from_secs(10), bob.next())
+    // Bob is a `webpubsub-client` whose URL provider is the page's negotiate endpoint.
+    let negotiate = format!("http://{}/negotiate?name=bob", chat.addr);
+    let credential = ClientCredential::from_provider(move || {
+        let negotiate = negotiate.clone();
+        async move {
+            let http = HyperClient::new(HyperClientOptions::default())?;
+            let request = http::Request::get(&negotiate).body(bytes::Bytes::new())?;
+            let response = http.execute(&request).await?;
+            let body: Value = serde_json::from_slice(response.body())?;
+            body["url"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| webpubsub_client::BoxError::from("no url in the negotiate answer"))
+        }
+    });
+    let (bob, mut events) = WebPubSubClient::new(credential, WebPubSubClientOptions::default());
+    bob.start().await.unwrap();
+    let next = async |events: &mut webpubsub_client::ClientEvents| {
+        tokio::time::timeout(Duration::from_secs(10), events.next())
             .await
             .unwrap()
             .unwrap()
-            .unwrap()
-        {
-            Ws::Text(text) => seen.push(serde_json::from_str::<Value>(text.as_str()).unwrap()),
-            other => panic!("{other:?}"),
-        }
+    };
+    match next(&mut events).await {
+        ClientEvent::Connected { user_id, .. } => assert_eq!(user_id.as_deref(), Some("bob")),
+        other => panic!("{other:?}"),
     }
-    assert!(
-        seen.contains(&json!({"type": "ack", "ackId": 1, "success": true})),
-        "{seen:?}"
-    );
-    assert!(
-        seen.contains(&json!({"type": "message", "from": "group", "group": "room", "dataType": "json", "data": {"from": "bob", "text": "hi all"}})),
-        "{seen:?}"
-    );
+    // The page's event goes to the handler, which publishes it to the room through REST.
+    bob.send_event("message", Payload::text("hi all"), None)
+        .await
+        .unwrap();
+    match next(&mut events).await {
+        ClientEvent::GroupMessage(message) => {
+            assert_eq!(message.group, "room");
+            assert_eq!(
+                message.data.to_json::<Value>().unwrap(),
+                json!({"from": "bob", "text": "hi all"})
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    bob.stop().await;
     chat.emulator.unwrap().shutdown().await;
 }
 

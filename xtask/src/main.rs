@@ -135,6 +135,7 @@ fn test() -> Result {
         "token_only",
         "custom_transport",
         "quickstart",
+        "client",
         "groups_and_permissions",
         "list_connections",
     ] {
