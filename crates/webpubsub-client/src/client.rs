@@ -198,7 +198,7 @@ impl WebPubSubClient {
             group: group.to_owned(),
             ack_id: Some(ack_id),
         };
-        let result = self.acked(ack_id, encode(&frame)?).await?;
+        let result = self.acked(ack_id, encode(&frame)?, Idempotent::Yes).await?;
         self.inner.shared.groups().insert(group.to_owned());
         Ok(result)
     }
@@ -214,7 +214,7 @@ impl WebPubSubClient {
             group: group.to_owned(),
             ack_id: Some(ack_id),
         };
-        let result = self.acked(ack_id, encode(&frame)?).await?;
+        let result = self.acked(ack_id, encode(&frame)?, Idempotent::Yes).await?;
         self.inner.shared.groups().remove(group);
         Ok(result)
     }
@@ -347,7 +347,7 @@ impl WebPubSubClient {
 
     async fn send_frame(&self, ack_id: Option<u64>, text: String) -> Result<AckResult, Error> {
         match ack_id {
-            Some(ack_id) => self.acked(ack_id, text).await,
+            Some(ack_id) => self.acked(ack_id, text, Idempotent::No).await,
             None => {
                 let (reply, written) = oneshot::channel();
                 self.command(Command::Send {
@@ -365,11 +365,33 @@ impl WebPubSubClient {
     }
 
     /// Sends `text` and waits for its ack, retrying with the same ack id per `message_retry`
-    /// while the failure is one a retry can cure.
-    async fn acked(&self, ack_id: u64, text: String) -> Result<AckResult, Error> {
+    /// while the failure is one a retry can cure. The service de-duplicates ack ids per
+    /// connection (recoveries included), so an operation that is not idempotent is retried only
+    /// on the connection its earlier attempts may have reached: once that connection is
+    /// replaced, it fails with [`ErrorKind::ConnectionLost`] rather than risk running twice.
+    async fn acked(
+        &self,
+        ack_id: u64,
+        text: String,
+        idempotent: Idempotent,
+    ) -> Result<AckResult, Error> {
         let options = &self.inner.shared.options;
         let mut retry = 0u32;
+        // The connection an attempt was written on (it may have run there).
+        let mut reached: Option<String> = None;
         loop {
+            let connection = self.connection_id();
+            if let (Idempotent::No, Some(reached), Some(now)) = (idempotent, &reached, &connection)
+            {
+                if reached != now {
+                    return Err(Error::new(
+                        ErrorKind::ConnectionLost,
+                        format!(
+                            "the connection was replaced while ack id {ack_id} was unanswered; it may have run once, so it is not sent again"
+                        ),
+                    ));
+                }
+            }
             let attempt = self
                 .attempt(ack_id, text.clone(), options.ack_timeout)
                 .await;
@@ -381,6 +403,12 @@ impl WebPubSubClient {
                     })
                 }
                 Err(e) if e.is_retriable() && options.message_retry.allows(retry + 1) => {
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionLost | ErrorKind::AckTimeout { .. }
+                    ) {
+                        reached = reached.or(connection);
+                    }
                     retry += 1;
                     tracing::debug!(ack_id, retry, error = %e, "retrying");
                     sleep(options.message_retry.delay_before(retry)).await;
@@ -411,6 +439,13 @@ impl WebPubSubClient {
             )),
         }
     }
+}
+
+/// Whether running an operation twice is harmless (joining and leaving are; sending is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idempotent {
+    Yes,
+    No,
 }
 
 /// Sends `cancelInvocation` when an invocation's caller stops waiting.

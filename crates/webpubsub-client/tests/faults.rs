@@ -246,3 +246,50 @@ async fn ten_thousand_messages_across_three_cuts_none_lost_none_twice() {
     quiet(&mut events, Duration::from_millis(300)).await;
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_is_never_run_twice_when_its_connection_is_replaced_mid_retry() {
+    // Acks come late (1 s), so attempts time out and are retried with the same ack id.
+    let (emulator, service) =
+        start(Emulator::builder().ack_delay(Duration::from_millis(1000))).await;
+    let (listener, mut heard) =
+        WebPubSubClient::new(url(&service, "ear", all_roles()).await, fast());
+    listener.start().await.unwrap();
+    assert!(matches!(
+        next(&mut heard).await,
+        ClientEvent::Connected { .. }
+    ));
+    listener.join_group("room").await.unwrap();
+
+    let mut options = fast();
+    options.ack_timeout = Duration::from_millis(200);
+    options.message_retry.delay = Duration::from_millis(200);
+    let (sender, mut events) =
+        WebPubSubClient::new(url(&service, "tx", all_roles()).await, options);
+    sender.start().await.unwrap();
+    let ClientEvent::Connected { connection_id, .. } = next(&mut events).await else {
+        panic!()
+    };
+    let sending = tokio::spawn({
+        let sender = sender.clone();
+        async move {
+            sender
+                .send_to_group("room", Payload::text("once"), None)
+                .await
+        }
+    });
+    // While it waits for its (late) ack, the service replaces the connection.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    service
+        .close_connection(&connection_id, None)
+        .await
+        .unwrap();
+    let error = sending.await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), &ErrorKind::ConnectionLost, "{error}");
+    assert!(error.to_string().contains("not sent again"), "{error}");
+    assert_eq!(next_text(&mut heard).await, "once");
+    quiet(&mut heard, Duration::from_millis(1500)).await;
+    // Joining is idempotent: retried across the new connection, it succeeds.
+    assert!(sender.join_group("other").await.is_ok());
+    emulator.shutdown().await;
+}

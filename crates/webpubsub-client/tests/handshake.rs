@@ -97,6 +97,7 @@ async fn failures_before_connected_are_typed_and_quick() {
 
     // Upgrades with the subprotocol, then closes before `connected`.
     let closing = server(|stream| async move {
+        #[allow(clippy::result_large_err)] // tungstenite's callback signature
         let echo = |request: &tokio_tungstenite::tungstenite::handshake::server::Request,
                     mut response: tokio_tungstenite::tungstenite::handshake::server::Response| {
             if let Some(offered) = request.headers().get("sec-websocket-protocol") {
