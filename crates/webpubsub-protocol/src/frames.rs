@@ -483,13 +483,60 @@ pub fn is_protobuf_subprotocol(name: &str) -> bool {
     )
 }
 
+/// A `message` frame's fields, borrowed from the text: one pass, `data` left raw.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FlatMessage<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    from: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    from_user_id: Option<String>,
+    #[serde(default)]
+    data_type: Option<crate::DataType>,
+    #[serde(borrow, default)]
+    data: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    sequence_id: Option<u64>,
+}
+
+/// The common case, a well-formed `message` frame, decoded in one pass; `None` for anything
+/// else (which takes the general path).
+fn message_in_one_pass(text: &str) -> Option<ServerFrame> {
+    let flat: FlatMessage<'_> = serde_json::from_str(text).ok()?;
+    if flat.kind != "message" {
+        return None;
+    }
+    let from = match flat.from.as_deref()? {
+        "group" => MessageSource::Group {
+            group: flat.group?,
+            from_user_id: flat.from_user_id,
+        },
+        "server" => MessageSource::Server,
+        _ => return None,
+    };
+    let data = Payload::from_frame_raw(flat.data_type.unwrap_or_default(), flat.data?).ok()?;
+    Some(ServerFrame::Message {
+        from,
+        data,
+        sequence_id: flat.sequence_id,
+    })
+}
+
 impl ServerFrame {
     /// Decodes a frame, keeping JSON `data` byte for byte (numbers beyond 64 bits and the
-    /// like reach the payload as the service wrote them).
+    /// like reach the payload as the service wrote them). A well-formed `message` frame, the
+    /// one that comes by the thousand, is decoded in a single pass.
     ///
     /// # Errors
     /// When `text` is not JSON.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        if let Some(message) = message_in_one_pass(text) {
+            return Ok(message);
+        }
         from_json_keeping_data(text, |frame| match frame {
             ServerFrame::Message { data, .. } => Some(data),
             ServerFrame::InvokeResponse { data, .. } => data.as_mut(),

@@ -272,6 +272,35 @@ impl Payload {
         }
     }
 
+    /// [`Payload::from_frame`] from the raw JSON of `data`, without building a
+    /// `serde_json::Value`: JSON is kept byte for byte.
+    pub(crate) fn from_frame_raw(
+        data_type: DataType,
+        raw: &serde_json::value::RawValue,
+    ) -> Result<Self, PayloadError> {
+        let text = raw.get();
+        match data_type {
+            DataType::Json if text == "null" => {
+                Err(PayloadError::new("a JSON value other than null"))
+            }
+            DataType::Json => Ok(Self {
+                content_type: ContentType::Json,
+                body: Bytes::copy_from_slice(text.as_bytes()),
+            }),
+            DataType::Text => serde_json::from_str::<String>(text)
+                .map(Self::text)
+                .map_err(|_| PayloadError::new("a string")),
+            DataType::Binary | DataType::Protobuf => {
+                let encoded = serde_json::from_str::<String>(text)
+                    .map_err(|_| PayloadError::new("a base64 string"))?;
+                STANDARD
+                    .decode(encoded)
+                    .map(Self::binary)
+                    .map_err(|_| PayloadError::new("base64"))
+            }
+        }
+    }
+
     /// The frame's `data`: the JSON itself (byte for byte), a JSON string, or base64.
     pub fn to_frame_data(&self) -> Box<serde_json::value::RawValue> {
         let text = match self.content_type {

@@ -383,3 +383,76 @@ fn close_reasons_are_cut_on_a_character_boundary() {
     assert!(cut.len() <= MAX_CLOSE_REASON_BYTES && reason.starts_with(cut));
     assert_eq!(cut.len(), 1 + 3 * 40);
 }
+
+#[test]
+fn message_frames_decode_the_same_in_one_pass_as_the_general_path_would() {
+    use webpubsub_protocol::frames::{MessageSource, ServerFrame};
+    use webpubsub_protocol::Payload;
+    let cases: [(&str, ServerFrame); 5] = [
+        (
+            r#"{"sequenceId":7,"type":"message","from":"group","group":"g","fromUserId":"u","dataType":"json","data":{"n":123456789012345678901234567890,"s":"\u00e9"}}"#,
+            ServerFrame::Message {
+                from: MessageSource::Group {
+                    group: "g".into(),
+                    from_user_id: Some("u".into()),
+                },
+                data: Payload::json_raw(r#"{"n":123456789012345678901234567890,"s":"\u00e9"}"#)
+                    .unwrap(),
+                sequence_id: Some(7),
+            },
+        ),
+        (
+            r#"{"type":"message","from":"server","dataType":"text","data":"line\nbreak \"quoted\" \u00e9"}"#,
+            ServerFrame::Message {
+                from: MessageSource::Server,
+                data: Payload::text("line\nbreak \"quoted\" é"),
+                sequence_id: None,
+            },
+        ),
+        (
+            r#"{"type":"message","from":"group","group":"g","fromUserId":null,"dataType":"binary","data":"AAH/","extra":[1,2]}"#,
+            ServerFrame::Message {
+                from: MessageSource::Group {
+                    group: "g".into(),
+                    from_user_id: None,
+                },
+                data: Payload::binary(vec![0, 1, 255]),
+                sequence_id: None,
+            },
+        ),
+        // No dataType: JSON.
+        (
+            r#"{"type":"message","from":"server","data":[1,2]}"#,
+            ServerFrame::Message {
+                from: MessageSource::Server,
+                data: Payload::json_raw("[1,2]").unwrap(),
+                sequence_id: None,
+            },
+        ),
+        (
+            r#"{"type":"ack","ackId":3,"success":true}"#,
+            ServerFrame::Ack {
+                ack_id: 3,
+                success: true,
+                error: None,
+            },
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(ServerFrame::from_json(text).unwrap(), expected, "{text}");
+    }
+    // Malformed messages are not half-decoded: they stay whole, as unknown frames.
+    for text in [
+        r#"{"type":"message","from":"server","dataType":"text","data":1}"#,
+        r#"{"type":"message","from":"group","dataType":"text","data":"no group"}"#,
+        r#"{"type":"message","from":"server","dataType":"json","data":null}"#,
+    ] {
+        assert!(
+            matches!(
+                ServerFrame::from_json(text).unwrap(),
+                ServerFrame::Unknown(_)
+            ),
+            "{text}"
+        );
+    }
+}
