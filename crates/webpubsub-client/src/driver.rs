@@ -313,6 +313,7 @@ impl Driver {
             self.options().connect_timeout,
             self.options().recovery_retry_delay,
         );
+        let tls = self.options().tls_config.clone();
         let mut attempt = 0u32;
         loop {
             if attempt > 0 {
@@ -324,7 +325,10 @@ impl Driver {
                 tracing::debug!(connection = %live.connection_id, attempt, "recovery window over");
                 return Ok(None);
             }
-            let opened = timeout(connect_timeout.min(left), open(&url, protocol));
+            let opened = timeout(
+                connect_timeout.min(left),
+                open(&url, protocol, tls.as_ref()),
+            );
             match self.serve_while(opened).await? {
                 Ok(Ok(socket)) => return Ok(Some(socket)),
                 Ok(Err(e)) => tracing::debug!(attempt, error = %e, "recovery attempt failed"),
@@ -660,7 +664,7 @@ async fn connect_new(
 ) -> Result<Live, Error> {
     let url = credential.url().await?;
     let attempt = async {
-        let mut socket = open(&url, options.protocol).await?;
+        let mut socket = open(&url, options.protocol, options.tls_config.as_ref()).await?;
         let connected = await_connected(&mut socket).await?;
         Ok::<_, Error>((socket, connected))
     };
@@ -690,7 +694,11 @@ async fn connect_new(
 }
 
 /// The WebSocket upgrade with `protocol` (tungstenite checks that the service echoes it).
-async fn open(url: &str, protocol: Subprotocol) -> Result<Socket, Error> {
+async fn open(
+    url: &str,
+    protocol: Subprotocol,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<Socket, Error> {
     let mut request = url.into_client_request().map_err(|e| {
         Error::new(
             ErrorKind::Credential,
@@ -707,10 +715,12 @@ async fn open(url: &str, protocol: Subprotocol) -> Result<Socket, Error> {
         .max_message_size(Some(MAX_MESSAGE_BYTES * 2 + 64 * 1024))
         .max_frame_size(Some(MAX_MESSAGE_BYTES * 2 + 64 * 1024));
     // Boxed: the handshake's future is large (its buffers), and it is awaited once.
-    let (socket, _) = Box::pin(tokio_tungstenite::connect_async_with_config(
+    let connector = tls.map(|tls| tokio_tungstenite::Connector::Rustls(tls.clone()));
+    let (socket, _) = Box::pin(tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(config),
         true,
+        connector,
     ))
     .await
     .map_err(|e| handshake_error(e, protocol))?;

@@ -16,5 +16,7 @@ pub use events::{ClientEvent, ClientEvents, ClientState, GroupMessage, ServerMes
 pub use options::{
     RetryMode, RetryOptions, SendEventOptions, SendToGroupOptions, WebPubSubClientOptions,
 };
+/// The TLS library, for [`WebPubSubClientOptions::tls_config`].
+pub use rustls;
 /// The content of messages, and the subprotocols.
 pub use webpubsub_protocol::{frames::Subprotocol, ContentType, Payload};

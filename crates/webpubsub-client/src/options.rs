@@ -2,6 +2,7 @@
 //! on its field and matches (or, where the official clients have none, bounds) what
 //! `@azure/web-pubsub-client` 1.1.0 does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use webpubsub_protocol::frames::Subprotocol;
@@ -112,6 +113,9 @@ pub struct WebPubSubClientOptions {
     /// reading from the socket until you catch up (nothing is dropped); drop the stream if you
     /// do not read it. Default 1024.
     pub event_buffer: usize,
+    /// The TLS configuration for `wss://` URLs (a private CA, client certificates, the
+    /// platform's roots). Default `None`: the Mozilla roots of `webpki-roots`, with ring.
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for WebPubSubClientOptions {
@@ -142,6 +146,7 @@ impl Default for WebPubSubClientOptions {
             sequence_ack_burst: 300,
             invoke_timeout: Duration::from_secs(60),
             event_buffer: 1024,
+            tls_config: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! User events through an event handler (our `webpubsub-handler`, served on loopback, called by
 //! the emulator): `send_event` gets the handler's reply as a server message before its ack, and
 //! `invoke_event` returns it, fails typed when the handler refuses, and times out (cancelling the
-//! invocation) when the handler is slow.
+//! invocation) when the handler is slow; a connect the handler refuses is the upgrade's 403.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,17 @@ use common::{all_roles, fast, next, start, url};
 struct Calculator;
 
 impl EventHandler for Calculator {
+    async fn connect(
+        &self,
+        ctx: &mut EventContext,
+        _request: webpubsub_handler::ConnectEventRequest,
+    ) -> webpubsub_handler::ConnectResponse {
+        match ctx.user_id.as_deref() {
+            Some("intruder") => webpubsub_handler::ConnectResponse::reject(403, "not you"),
+            _ => webpubsub_handler::ConnectResponse::accept(),
+        }
+    }
+
     async fn user_event(&self, _ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
         let text = event.data.as_text().unwrap_or_default().to_owned();
         match event.name.as_str() {
@@ -57,7 +68,7 @@ async fn events_and_invocations_reach_the_handler_and_its_replies_come_back() {
         EventHandlerSettings {
             url_template: format!("http://{handler_addr}/eventhandler"),
             user_event_pattern: "*".into(),
-            system_events: vec![],
+            system_events: vec!["connect".into()],
         },
     ))
     .await;
@@ -132,6 +143,12 @@ async fn events_and_invocations_reach_the_handler_and_its_replies_come_back() {
         .unwrap_err()
         .is_invalid_input());
     client.stop().await;
+
+    // The connect handler refuses: the upgrade's 403 is the start error.
+    let (intruder, _events) = WebPubSubClient::new(url(&service, "intruder", vec![]).await, fast());
+    let error = intruder.start().await.unwrap_err();
+    assert_eq!(error.status(), Some(403), "{error:?}");
+    assert!(error.is_handshake() && !error.is_retriable());
     emulator.shutdown().await;
     server.abort();
 }
