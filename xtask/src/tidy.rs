@@ -38,6 +38,12 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
         "webpubsub-handler",
         &["webpubsub-auth", "webpubsub-protocol"],
     ),
+    // The WebSocket client: the wire from protocol, token minting from auth; never the service
+    // client (applications plug it in through a URL provider).
+    (
+        "webpubsub-client",
+        &["webpubsub-auth", "webpubsub-protocol"],
+    ),
     (
         "webpubsub-emulator",
         &[

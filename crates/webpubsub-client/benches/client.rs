@@ -89,7 +89,7 @@ struct Progress {
 impl Progress {
     fn got(&self, count: usize) {
         self.received.store(count, Ordering::Release);
-        if count % 64 == 0 {
+        if count.is_multiple_of(64) {
             self.wake.notify_one();
         }
     }
@@ -115,7 +115,7 @@ async fn bare_read(
         first.get_or_insert_with(Instant::now);
         count += 1;
         progress.got(count);
-        if reliable && count % 256 == 0 {
+        if reliable && count.is_multiple_of(256) {
             let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
             let ack = serde_json::json!({"type": "sequenceAck", "sequenceId": frame["sequenceId"]});
             socket.send(Message::text(ack.to_string())).await.unwrap();
