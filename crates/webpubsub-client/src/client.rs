@@ -192,15 +192,7 @@ impl WebPubSubClient {
     /// `Forbidden` without the role; [`ErrorKind::AckTimeout`], [`ErrorKind::NotConnected`] or
     /// [`ErrorKind::ConnectionLost`] once the retries ran out.
     pub async fn join_group(&self, group: &str) -> Result<AckResult, Error> {
-        validate::group(group).map_err(Error::invalid)?;
-        let ack_id = self.inner.shared.next_ack_id();
-        let frame = ClientFrame::JoinGroup {
-            group: group.to_owned(),
-            ack_id: Some(ack_id),
-        };
-        let result = self.acked(ack_id, encode(&frame)?, Idempotent::Yes).await?;
-        self.inner.shared.groups().insert(group.to_owned());
-        Ok(result)
+        self.membership(group, true).await
     }
 
     /// Leaves `group`.
@@ -208,14 +200,31 @@ impl WebPubSubClient {
     /// # Errors
     /// As [`Self::join_group`].
     pub async fn leave_group(&self, group: &str) -> Result<AckResult, Error> {
+        self.membership(group, false).await
+    }
+
+    /// Joins or leaves `group`, and remembers which (for rejoining) once the service agreed.
+    async fn membership(&self, group: &str, join: bool) -> Result<AckResult, Error> {
         validate::group(group).map_err(Error::invalid)?;
         let ack_id = self.inner.shared.next_ack_id();
-        let frame = ClientFrame::LeaveGroup {
-            group: group.to_owned(),
-            ack_id: Some(ack_id),
+        let frame = if join {
+            ClientFrame::JoinGroup {
+                group: group.to_owned(),
+                ack_id: Some(ack_id),
+            }
+        } else {
+            ClientFrame::LeaveGroup {
+                group: group.to_owned(),
+                ack_id: Some(ack_id),
+            }
         };
         let result = self.acked(ack_id, encode(&frame)?, Idempotent::Yes).await?;
-        self.inner.shared.groups().remove(group);
+        let mut groups = self.inner.shared.groups();
+        if join {
+            groups.insert(group.to_owned());
+        } else {
+            groups.remove(group);
+        }
         Ok(result)
     }
 

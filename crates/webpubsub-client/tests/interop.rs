@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 use webpubsub_client::*;
 use webpubsub_emulator::Emulator;
+use webpubsub_testkit::KillOnDrop;
 
 mod common;
 use common::{all_roles, fast, next, start, url};
@@ -103,16 +104,6 @@ client.on('group-message', (e) => out({ group: e.message.group, from: e.message.
 })().catch((e) => { out({ error: String(e && e.message || e) }); process.exit(1); });
 "#;
 
-/// Kills the node process when the test ends.
-struct Node(std::process::Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ours_and_the_official_js_client_talk_through_a_group() {
     let Some(node_path) = webpubsub_testkit::node_with(&["@azure/web-pubsub-client"]) else {
@@ -129,7 +120,7 @@ async fn ours_and_the_official_js_client_talk_through_a_group() {
     client.join_group("room").await.unwrap();
 
     let js_url = url(&service, "jess", all_roles()).await;
-    let mut node = Node(
+    let mut node = KillOnDrop(
         Command::new("node")
             .args(["-e", JS_CLIENT, &js_url])
             .env("NODE_PATH", node_path)

@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use webpubsub_handler::{
     WebPubSubEventHandler,
 };
 use webpubsub_testkit::proxy::FaultProxy;
+use webpubsub_testkit::KillOnDrop;
 
 const CLIENT_SCRIPT: &str = r#"
 const { WebPubSubClient } = require('@azure/web-pubsub-client');
@@ -52,16 +53,6 @@ impl EventHandler for App {
     async fn user_event(&self, _ctx: &mut EventContext, event: UserEvent) -> UserEventResponse {
         let text = event.data.as_text().unwrap_or_default().to_owned();
         UserEventResponse::Reply(Payload::text(format!("{} = 2", text)))
-    }
-}
-
-/// Kills the node process when the test ends, however it ends.
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -132,7 +123,7 @@ async fn the_official_js_client_survives_cuts_and_black_holes() {
         .url;
     let url = common::through(&url, &emulator, proxy.local_addr());
 
-    let mut node = Node(
+    let mut node = KillOnDrop(
         Command::new("node")
             .args(["-e", CLIENT_SCRIPT, &url])
             .env("NODE_PATH", &node_path)

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use webpubsub::{ClientAccessTokenOptions, WebPubSubServiceClient};
 use webpubsub_emulator::{Emulator, EventHandlerSettings};
+use webpubsub_testkit::KillOnDrop;
 
 const EXPRESS_APP: &str = r#"
 const express = require('express');
@@ -83,16 +84,6 @@ async fn printed(lines: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Val
         .expect("express is running")
 }
 
-/// Kills the node process when the test ends, however it ends.
-struct Node(std::process::Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_js_packages_work_with_the_emulator() {
     let Some(node_path) = webpubsub_testkit::node_with(&[
@@ -102,7 +93,7 @@ async fn official_js_packages_work_with_the_emulator() {
     ]) else {
         return;
     };
-    let mut app = Node(
+    let mut app = KillOnDrop(
         Command::new("node")
             .args(["-e", EXPRESS_APP])
             .env("NODE_PATH", &node_path)

@@ -26,6 +26,7 @@ use webpubsub_handler::{
     EventContext, EventHandler, HandlerOptions, UserEvent, UserEventResponse, WebPubSubEventHandler,
 };
 use webpubsub_testkit::bench::{calls_per_second, median, serving};
+use webpubsub_testkit::KillOnDrop;
 use webpubsub_transport::{HttpClient, HyperClient, HyperClientOptions};
 
 struct Echo;
@@ -113,17 +114,7 @@ app.use(handler.getMiddleware());
 const server = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
 "#;
 
-/// Kills the node process when the benchmark ends.
-struct Node(std::process::Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn express() -> Option<(Node, SocketAddr)> {
+fn express() -> Option<(KillOnDrop, SocketAddr)> {
     let node_path = webpubsub_testkit::node_with(&["@azure/web-pubsub-express", "express"])?;
     let mut child = Command::new("node")
         .args(["-e", EXPRESS_APP])
@@ -137,7 +128,10 @@ fn express() -> Option<(Node, SocketAddr)> {
         .read_line(&mut line)
         .ok()?;
     let port = serde_json::from_str::<serde_json::Value>(&line).ok()?["port"].as_u64()?;
-    Some((Node(child), SocketAddr::from(([127, 0, 0, 1], port as u16))))
+    Some((
+        KillOnDrop(child),
+        SocketAddr::from(([127, 0, 0, 1], port as u16)),
+    ))
 }
 
 async fn ours(verify: bool) -> SocketAddr {

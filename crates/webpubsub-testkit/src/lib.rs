@@ -10,7 +10,19 @@ pub mod proxy;
 pub mod slow_http;
 
 use std::io::Write as _;
-use std::process::Command;
+use std::process::{Child, Command};
+
+/// A child process (a Node app, a Python script) killed and reaped when the test ends, however
+/// it ends.
+#[derive(Debug)]
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// Runs `command` to completion and returns its standard output.
 ///
