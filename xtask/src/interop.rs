@@ -31,18 +31,20 @@ pub(crate) struct Interop {
     python: PathBuf,
     node_path: PathBuf,
     chromium: String,
+    tmux: String,
 }
 
-/// Debian's Chromium for the browser test, installed with apt-get when missing.
-fn prepare_chromium() -> Result<String> {
-    let works = |binary: &str| {
+/// A Debian package's binary (`chromium` for the browser test, `tmux` for the terminal test),
+/// installed with apt-get when missing; `version` is the flag that makes it print its version.
+fn prepare_debian(binary: &str, version: &str) -> Result<String> {
+    let works = || {
         Command::new(binary)
-            .arg("--version")
+            .arg(version)
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if works("chromium") {
-        return Ok("chromium".into());
+    if works() {
+        return Ok(binary.into());
     }
     run(
         "apt-get update",
@@ -50,17 +52,17 @@ fn prepare_chromium() -> Result<String> {
     )
     .and_then(|()| {
         run(
-            "apt-get install chromium",
+            &format!("apt-get install {binary}"),
             Command::new("apt-get")
-                .args(["install", "-y", "-qq", "chromium"])
+                .args(["install", "-y", "-qq", binary])
                 .env("DEBIAN_FRONTEND", "noninteractive"),
         )
     })
-    .map_err(|e| format!("{e}: the browser test needs Debian's chromium package"))?;
-    if works("chromium") {
-        Ok("chromium".into())
+    .map_err(|e| format!("{e}: the tests need Debian's {binary} package"))?;
+    if works() {
+        Ok(binary.into())
     } else {
-        Err("chromium was installed but does not start".into())
+        Err(format!("{binary} was installed but does not start"))
     }
 }
 
@@ -70,6 +72,7 @@ impl Interop {
             .env("WEBPUBSUB_TEST_PYTHON", &self.python)
             .env("WEBPUBSUB_TEST_NODE_PATH", &self.node_path)
             .env("WEBPUBSUB_TEST_CHROMIUM", &self.chromium)
+            .env("WEBPUBSUB_TEST_TMUX", &self.tmux)
             .env("WEBPUBSUB_REQUIRE_INTEROP", "1");
     }
 }
@@ -115,12 +118,14 @@ pub(crate) fn prepare() -> Result<Interop> {
     let stamp = venv.join(".installed");
     let wanted = PYTHON_PACKAGES.join("\n");
     let node_path = prepare_node()?;
-    let chromium = prepare_chromium()?;
+    let chromium = prepare_debian("chromium", "--version")?;
+    let tmux = prepare_debian("tmux", "-V")?;
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
         return Ok(Interop {
             python,
             node_path,
             chromium,
+            tmux,
         });
     }
     let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -149,5 +154,6 @@ pub(crate) fn prepare() -> Result<Interop> {
         python,
         node_path,
         chromium,
+        tmux,
     })
 }

@@ -44,6 +44,18 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
         "webpubsub-client",
         &["webpubsub-auth", "webpubsub-protocol"],
     ),
+    // The command-line tool: any crate (it is the top of the stack).
+    (
+        "webpubsub-cli",
+        &[
+            "webpubsub",
+            "webpubsub-auth",
+            "webpubsub-client",
+            "webpubsub-emulator",
+            "webpubsub-protocol",
+            "webpubsub-transport",
+        ],
+    ),
     (
         "webpubsub-emulator",
         &[

@@ -119,20 +119,40 @@ pub fn node_with(packages: &[&str]) -> Option<std::path::PathBuf> {
 /// # Panics
 /// When `WEBPUBSUB_REQUIRE_INTEROP=1` and no Chromium starts.
 pub fn chromium() -> Option<String> {
+    tool(
+        "WEBPUBSUB_TEST_CHROMIUM",
+        "chromium",
+        "--version",
+        "browser test",
+    )
+}
+
+/// A tmux binary for terminal tests: `$WEBPUBSUB_TEST_TMUX`, else `tmux` on the path.
+///
+/// Returns `None` (after printing why) so the test can skip.
+///
+/// # Panics
+/// When `WEBPUBSUB_REQUIRE_INTEROP=1` and tmux does not start.
+pub fn tmux() -> Option<String> {
+    tool("WEBPUBSUB_TEST_TMUX", "tmux", "-V", "terminal test")
+}
+
+/// A tool named by `variable` (else `default`) that runs with `version`.
+fn tool(variable: &str, default: &str, version: &str, what: &str) -> Option<String> {
     let required = std::env::var("WEBPUBSUB_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
-    let binary = std::env::var("WEBPUBSUB_TEST_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let binary = std::env::var(variable).unwrap_or_else(|_| default.into());
     if Command::new(&binary)
-        .arg("--version")
+        .arg(version)
         .output()
         .is_ok_and(|o| o.status.success())
     {
         return Some(binary);
     }
     let reason = format!("{binary} did not start");
-    assert!(!required, "browser test required but {reason}");
+    assert!(!required, "{what} required but {reason}");
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED browser test: {reason} (`apt-get install chromium`, or run `cargo xtask test`)"
+        "SKIPPED {what}: {reason} (`apt-get install {default}`, or run `cargo xtask test`)"
     );
     None
 }

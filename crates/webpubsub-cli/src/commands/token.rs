@@ -21,8 +21,8 @@ pub(crate) struct TokenArgs {
     #[arg(long = "group", value_name = "GROUP")]
     groups: Vec<String>,
     /// Lifetime: `90s`, `60m`, `2h`, `1d` (a bare number is minutes).
-    #[arg(long, default_value = "60m", value_parser = parse_lifetime)]
-    expires: Duration,
+    #[arg(long, default_value = "60m")]
+    expires: String,
     /// The client endpoint: `default`, `mqtt` or `socketio`.
     #[arg(long, default_value = "default")]
     protocol: String,
@@ -59,11 +59,13 @@ pub(crate) async fn run(service: &Service, args: TokenArgs) -> Result<(), Failur
         .protocol
         .parse()
         .map_err(|e| Failure::usage(format!("--protocol: {e}")))?;
+    let lifetime =
+        parse_lifetime(&args.expires).map_err(|e| Failure::usage(format!("--expires: {e}")))?;
     let options = ClientAccessTokenOptions {
         user_id: args.user,
         roles: args.roles.into_iter().map(Role::from).collect(),
         groups: args.groups,
-        expires_after: args.expires,
+        expires_after: lifetime,
         protocol,
         ..Default::default()
     };
