@@ -241,11 +241,7 @@ impl WebPubSubClient {
     ) -> Result<AckResult, Error> {
         validate::group(group).map_err(Error::invalid)?;
         let options = options.unwrap_or_default();
-        let ack_id = (!options.fire_and_forget).then(|| {
-            options
-                .ack_id
-                .unwrap_or_else(|| self.inner.shared.next_ack_id())
-        });
+        let ack_id = self.ack_id_for(options.fire_and_forget, options.ack_id);
         let frame = ClientFrame::SendToGroup {
             group: group.to_owned(),
             ack_id,
@@ -268,11 +264,7 @@ impl WebPubSubClient {
     ) -> Result<AckResult, Error> {
         validate::event_name(event).map_err(Error::invalid)?;
         let options = options.unwrap_or_default();
-        let ack_id = (!options.fire_and_forget).then(|| {
-            options
-                .ack_id
-                .unwrap_or_else(|| self.inner.shared.next_ack_id())
-        });
+        let ack_id = self.ack_id_for(options.fire_and_forget, options.ack_id);
         let frame = ClientFrame::Event {
             event: event.to_owned(),
             ack_id,
@@ -333,6 +325,11 @@ impl WebPubSubClient {
                 "no reply to the invocation in time",
             )),
         }
+    }
+
+    /// The ack id of a send: none for fire-and-forget, the caller's, or the next one.
+    fn ack_id_for(&self, fire_and_forget: bool, chosen: Option<u64>) -> Option<u64> {
+        (!fire_and_forget).then(|| chosen.unwrap_or_else(|| self.inner.shared.next_ack_id()))
     }
 
     fn commands(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<Command>>> {

@@ -3,16 +3,19 @@
 //! One mutex guards everything and is never held across an `.await` or for per-client work that
 //! could take long (role matching is linear, frames are rendered once per publish). Submodules:
 //! `connection` (one connection and its bounded outbound queue), `replay` (the reliable
-//! protocol's buffer), `permissions` (roles and REST grants), `delivery` (publishing).
+//! protocol's buffer), `permissions` (roles and REST grants), `delivery` (publishing), `hooks`
+//! (what is reported upstream: ended connections, group changes, drained when the lock is
+//! released).
 
 mod connection;
 mod delivery;
+mod hooks;
 mod permissions;
 mod replay;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -21,38 +24,14 @@ pub(crate) use self::connection::{
     ClientKind, Connection, Outbound, QueueLimits, Stop, TransportReceiver,
 };
 pub(crate) use self::delivery::{Publish, Scope};
+use self::hooks::Locked;
+pub(crate) use self::hooks::{EndHook, GroupHook, Hooks, Notice};
 use self::replay::Replay;
 
 /// Frames queued for one connection before it counts as slow.
 pub(crate) const OUTBOUND_FRAMES: usize = 4096;
 /// Bytes queued for one connection before it counts as slow.
 pub(crate) const OUTBOUND_BYTES: usize = 16 * 1024 * 1024;
-
-/// A connection an upstream notification is about: one that ended (`disconnected`, with the
-/// reason) or whose groups changed (`joined`, `left`).
-#[derive(Debug, Clone)]
-pub(crate) struct Notice {
-    pub(crate) hub: String,
-    pub(crate) connection_id: String,
-    pub(crate) user_id: Option<String>,
-    pub(crate) subprotocol: Option<String>,
-    pub(crate) connection_state: Option<String>,
-    pub(crate) reason: Option<String>,
-}
-
-/// Called (under no lock) for every connection that ends.
-pub(crate) type EndHook = Arc<dyn Fn(Notice) + Send + Sync>;
-
-/// Called (under no lock) when a connection joins (`true`) or leaves (`false`) a group after it
-/// connected, however that happened (its own frame, REST, a filter).
-pub(crate) type GroupHook = Arc<dyn Fn(Notice, String, bool) + Send + Sync>;
-
-/// What the state reports upstream.
-#[derive(Default)]
-pub(crate) struct Hooks {
-    pub(crate) on_end: Option<EndHook>,
-    pub(crate) on_group: Option<GroupHook>,
-}
 
 /// One hub's connections, groups and users.
 #[derive(Default)]
@@ -164,42 +143,6 @@ pub(crate) struct State {
     hooks: Hooks,
 }
 
-/// The registry, locked; unlocking reports the membership changes made meanwhile.
-pub(crate) struct Locked<'a> {
-    hubs: Option<MutexGuard<'a, HashMap<String, Hub>>>,
-    hook: Option<&'a GroupHook>,
-}
-
-impl std::ops::Deref for Locked<'_> {
-    type Target = HashMap<String, Hub>;
-    fn deref(&self) -> &Self::Target {
-        self.hubs
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("taken only on drop"))
-    }
-}
-
-impl std::ops::DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.hubs
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("taken only on drop"))
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        let (Some(mut hubs), Some(hook)) = (self.hubs.take(), self.hook) else {
-            return;
-        };
-        let changes: Vec<_> = hubs.values_mut().flat_map(Hub::take_changes).collect();
-        drop(hubs);
-        for (notice, group, joined) in changes {
-            hook(notice, group, joined);
-        }
-    }
-}
-
 /// A new connection's settings.
 pub(crate) struct NewConnection {
     pub(crate) user_id: Option<String>,
@@ -251,10 +194,7 @@ impl State {
             .hubs
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Locked {
-            hubs: Some(hubs),
-            hook: self.hooks.on_group.as_ref(),
-        }
+        Locked::new(hubs, self.hooks.on_group.as_ref())
     }
 
     /// A fresh connection id.
