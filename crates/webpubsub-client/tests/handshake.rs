@@ -58,6 +58,18 @@ async fn failures_before_connected_are_typed_and_quick() {
         "{error}"
     );
 
+    // The provider never answers: bounded by the connect timeout, not a hang.
+    let stuck = ClientCredential::from_provider(|| async {
+        std::future::pending::<()>().await;
+        Ok::<String, std::io::Error>(String::new())
+    });
+    let mut options = fast();
+    options.connect_timeout = Duration::from_millis(300);
+    let (client, _events) = WebPubSubClient::new(stuck, options);
+    let error = client.start().await.unwrap_err();
+    assert_eq!(error.kind(), &ErrorKind::ConnectTimeout, "{error:?}");
+    assert!(error.to_string().contains("provider"), "{error}");
+
     // Not a WebSocket URL.
     let error = start_error("https://example.invalid/client/hubs/chat").await;
     assert_eq!(error.kind(), &ErrorKind::Credential, "{error:?}");

@@ -52,25 +52,37 @@ pub(super) async fn connect_new(
     credential: &ClientCredential,
     options: &WebPubSubClientOptions,
 ) -> Result<Live, Error> {
-    let url = credential.url().await?;
+    // The provider is inside the time limit too: one that never answers must not hang start().
+    let provider = timeout(options.connect_timeout, credential.url())
+        .await
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "the client URL provider gave no URL within {:?}",
+                    options.connect_timeout
+                ),
+            )
+        })?;
+    let started = tokio::time::Instant::now();
+    let url = provider?;
+    let left = options.connect_timeout.saturating_sub(started.elapsed());
     let attempt = async {
         let mut socket = open(&url, options.protocol, options.tls_config.as_ref()).await?;
         let connected = await_connected(&mut socket).await?;
         Ok::<_, Error>((socket, connected))
     };
     let (socket, (connection_id, user_id, reconnection_token)) =
-        timeout(options.connect_timeout, attempt)
-            .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::ConnectTimeout,
-                    format!(
-                        "no connection to {} within {:?}",
-                        without_query(&url),
-                        options.connect_timeout
-                    ),
-                )
-            })??;
+        timeout(left, attempt).await.map_err(|_| {
+            Error::new(
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "no connection to {} within {:?}",
+                    without_query(&url),
+                    options.connect_timeout
+                ),
+            )
+        })??;
     tracing::debug!(%connection_id, endpoint = %without_query(&url), "connected");
     Ok(Live {
         socket,

@@ -2,7 +2,7 @@
 //! and silence, sequence acks; and what each frame does.
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::time::{interval_at, sleep_until, Instant};
+use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 use webpubsub_protocol::frames::{
     AckError, AckErrorName, ClientFrame, MessageSource, ServerFrame, SystemEvent,
@@ -26,6 +26,9 @@ impl Driver {
             now + options.sequence_ack_interval,
             options.sequence_ack_interval,
         );
+        // After the loop was held up (a slow event reader), one tick, not a burst.
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        acks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = now;
         loop {
             let silent_until = last_heard + options.keep_alive_timeout;
