@@ -27,7 +27,9 @@ report = {}
 
 for label, url in [("python_token", python_url), ("rust_token", rust_url)]:
     received, connected, lock = [], [], threading.Lock()
-    client = WebPubSubClient(url)
+    # open() notifies a condition variable it may not be waiting on yet (a lost wakeup of the
+    # client's own, racing the upgrade on loopback); it then sits out start_timeout and goes on.
+    client = WebPubSubClient(url, start_timeout=5)
     client.subscribe(CallbackType.CONNECTED, lambda e: connected.append((e.connection_id, e.user_id)))
     def on_group(e):
         with lock:
@@ -151,7 +153,8 @@ from azure.messaging.webpubsubclient.models import CallbackType
 
 url = sys.argv[1]
 received, connected, lock = [], [], threading.Lock()
-client = WebPubSubClient(url)
+# start_timeout: see the other script (the client's lost wakeup in open()).
+client = WebPubSubClient(url, start_timeout=5)
 client.subscribe(CallbackType.CONNECTED, lambda e: connected.append(e.connection_id))
 disconnected = []
 client.subscribe(CallbackType.DISCONNECTED, lambda e: disconnected.append(e.message))
