@@ -251,11 +251,12 @@ async fn listen_receives_every_scope_and_content_type_and_stops_on_sigint() {
         (gone.status.code(), gone.stdout.as_slice()),
         (Some(1), &b"false\n"[..])
     );
-    ok(
+    // The same permission, granted, checked, revoked, checked again.
+    let permission = |action: &str| {
         args(
             &cs,
             [
-                "grant",
+                action,
                 "--connection",
                 &id,
                 "--permission",
@@ -263,57 +264,12 @@ async fn listen_receives_every_scope_and_content_type_and_stops_on_sigint() {
                 "--group",
                 "g",
             ],
-        ),
-        b"",
-    );
-    assert_eq!(
-        ok(
-            args(
-                &cs,
-                [
-                    "check",
-                    "--connection",
-                    &id,
-                    "--permission",
-                    "sendToGroup",
-                    "--group",
-                    "g"
-                ]
-            ),
-            b""
-        ),
-        "true\n"
-    );
-    ok(
-        args(
-            &cs,
-            [
-                "revoke",
-                "--connection",
-                &id,
-                "--permission",
-                "sendToGroup",
-                "--group",
-                "g",
-            ],
-        ),
-        b"",
-    );
-    let no = output(
-        args(
-            &cs,
-            [
-                "check",
-                "--connection",
-                &id,
-                "--permission",
-                "sendToGroup",
-                "--group",
-                "g",
-            ],
-        ),
-        b"",
-    );
+        )
+    };
+    ok(permission("grant"), b"");
+    assert_eq!(ok(permission("check"), b""), "true\n");
+    ok(permission("revoke"), b"");
+    let no = output(permission("check"), b"");
     assert_eq!(no.status.code(), Some(1));
 
     // SIGINT: a clean stop with close 1000, so the service drops the connection at once.
