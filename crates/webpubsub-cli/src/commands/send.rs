@@ -75,7 +75,6 @@ impl Recipients {
             (_, Some(group), _) => Target::Group(group),
             (_, _, Some(connection)) => Target::Connection(connection),
             // `--all`, or no recipient given.
-            _ if self.all => Target::All,
             _ => Target::All,
         }
     }
